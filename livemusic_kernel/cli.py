@@ -1,0 +1,283 @@
+"""The ``lmk`` command: play, render, embed, devices, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ._version import __version__
+from .errors import LmkError
+from .models import DEFAULT_BACKEND, available_backends
+
+__all__ = ["main", "build_parser", "parse_prompt"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments give one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class UsageError(Exception):
+    """A bad value found after parsing; reported like an argparse error."""
+
+
+def parse_prompt(text: str) -> tuple[str, float]:
+    """``"minimal techno:0.7"`` -> ``("minimal techno", 0.7)``; the weight is optional."""
+    body, sep, weight = text.rpartition(":")
+    if sep and body.strip():
+        try:
+            return body.strip(), float(weight)
+        except ValueError:
+            pass
+    return text.strip(), 1.0
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model and controls")
+    group.add_argument("-p", "--prompt", action="append", default=[], metavar="TEXT[:WEIGHT]",
+                       help="a text prompt or an audio file, with an optional weight; repeat to blend "
+                            "(slots are named p1, p2, ...)")
+    group.add_argument("-b", "--backend", default=DEFAULT_BACKEND, choices=available_backends(),
+                       help=f"the model (default: {DEFAULT_BACKEND})")
+    group.add_argument("--bpm", type=float, default=120.0, help="tempo in beats per minute (default: 120)")
+    group.add_argument("--meter", type=int, default=4, metavar="BEATS", help="beats per bar (default: 4)")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    group.add_argument("--temperature", type=float, default=1.1, help="sampling temperature (default: 1.1)")
+    group.add_argument("--top-k", type=int, default=40, help="top-k sampling (default: 40)")
+    group.add_argument("--guidance", type=float, default=4.0, help="guidance weight (default: 4.0)")
+    group.add_argument("--script", type=Path, metavar="FILE.py",
+                       help="a session script: Python run with `engine` in scope, using the live API")
+    group.add_argument("--log", type=Path, metavar="FILE.jsonl",
+                       help="write a session log of every control change (for --replay)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lmk", description="livemusic-kernel: a live music model for live coders.")
+    parser.add_argument("--version", action="version", version=f"lmk {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    play = commands.add_parser("play", help="stream to the sound card (or the null sink without one)",
+                               description="Stream the model live until Ctrl-C (or --seconds).")
+    _engine_options(play)
+    out = play.add_argument_group("output")
+    out.add_argument("--sink", default="auto", choices=("auto", "soundcard", "null"),
+                     help="auto: the sound card, or the null sink without one (default: auto)")
+    out.add_argument("--device", help="sound card device index or name (see 'lmk devices')")
+    out.add_argument("--latency", default="default", choices=("default", "low"),
+                     help="default: ~120 ms control latency, robust; low: ~40 ms (default: default)")
+    out.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
+    out.add_argument("--record", type=Path, metavar="FILE.wav",
+                     help="record what plays to a WAV file (playable even after a crash)")
+    out.add_argument("--status", type=float, default=1.0, metavar="SECONDS",
+                     help="print the engine's figures this often; 0 for never (default: 1)")
+
+    render = commands.add_parser("render", help="render offline to a WAV file, as fast as possible",
+                                 description="Render offline: prompts, a session script, or a session log.")
+    _engine_options(render)
+    render.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.wav", help="the WAV file to write")
+    render.add_argument("-s", "--seconds", type=float,
+                        help="length in seconds (default: 30, or the script's length, or the whole replay)")
+    render.add_argument("--replay", type=Path, metavar="FILE.jsonl",
+                        help="re-render a logged session bit for bit (ignores the model options)")
+    render.add_argument("--subtype", default="float32", choices=("float32", "pcm16", "pcm24"),
+                        help="sample format (default: float32)")
+
+    embed = commands.add_parser("embed", help="print the style of a text or audio prompt",
+                                description="Embed a prompt with a backend and print its style.")
+    embed.add_argument("prompt", help="text, or the path of an audio file")
+    embed.add_argument("-b", "--backend", default=DEFAULT_BACKEND, choices=available_backends())
+    embed.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    commands.add_parser("devices", help="list the audio devices PortAudio sees",
+                        description="List audio devices (index, name, host API, channels).")
+
+    bench = commands.add_parser("bench", help="measure latency, underruns and render speed",
+                                description="Measure control-to-audio latency and underruns with the "
+                                            "null sink, for our presets and a 2 s chunked baseline, "
+                                            "and offline render speed.")
+    bench.add_argument("--seconds", type=float, default=15.0, help="seconds per configuration (default: 15)")
+    bench.add_argument("-b", "--backend", default=DEFAULT_BACKEND, choices=available_backends())
+    bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+# -- commands ----------------------------------------------------------------
+
+def _make_engine(args, **options):
+    from .engine import Engine
+
+    engine = Engine(args.backend, bpm=args.bpm, beats_per_bar=args.meter, seed=args.seed,
+                    temperature=args.temperature, top_k=args.top_k, guidance=args.guidance,
+                    log=args.log, **options)
+    for index, spec in enumerate(args.prompt, 1):
+        text, weight = parse_prompt(spec)
+        engine.set_prompt(f"p{index}", text, weight)
+    if not args.prompt and not args.script:
+        engine.set_prompt("p1", "minimal techno")
+    return engine
+
+
+def _progress_printer(label: str) -> Callable[[int, int], None]:
+    """Progress on stderr: a live line on a terminal, a line per 10% otherwise."""
+    tty = sys.stderr.isatty()
+    state = {"last": -1, "began": time.perf_counter()}
+
+    def show(done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 100
+        step = percent if tty else percent // 10 * 10
+        if step == state["last"]:
+            return
+        state["last"] = step
+        speed = done / 48000 / max(time.perf_counter() - state["began"], 1e-9)
+        line = f"{label}: {percent:3d}% ({done / 48000:.1f} of {total / 48000:.1f} s, {speed:.1f}x real time)"
+        print(("\r" + line) if tty else line, end="" if tty and done < total else "\n",
+              file=sys.stderr, flush=True)
+
+    return show
+
+
+def _cmd_render(args) -> int:
+    from .replay import render_session
+    from .session import run_script
+
+    began = time.perf_counter()
+    if args.replay:
+        if args.script or args.prompt:
+            raise UsageError("--replay re-renders a logged session; it takes no --prompt or --script")
+        frames, rate = render_session(args.replay, args.out, subtype=args.subtype,
+                                      progress=_progress_printer(f"replaying {args.replay.name}"))
+    else:
+        engine = _make_engine(args, sink=None, record=args.out, record_subtype=args.subtype)
+        with engine:
+            if args.script:
+                run_script(engine, args.script)
+            seconds = args.seconds if args.seconds is not None else (
+                engine.horizon / engine.sample_rate if args.script and engine.horizon else 30.0)
+            if not seconds > 0:
+                raise UsageError(f"--seconds must be > 0, got {seconds:g}")
+            frames = int(round(seconds * engine.sample_rate))
+            rate = engine.sample_rate
+            engine.render(frames=frames, keep=False, progress=_progress_printer(f"rendering {args.out.name}"))
+    wall = time.perf_counter() - began
+    print(f"wrote {args.out}: {frames / rate:.2f} s of {rate} Hz stereo {args.subtype} "
+          f"in {wall:.2f} s ({frames / rate / max(wall, 1e-9):.1f}x real time)", file=sys.stderr)
+    return 0
+
+
+def _cmd_play(args) -> int:
+    from .session import run_script
+
+    engine = _make_engine(args, sink=args.sink, device=args.device, latency=args.latency, record=args.record)
+    done = threading.Event()
+
+    def finish(signum, frame):
+        done.set()
+
+    previous = {sig: signal.signal(sig, finish) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        engine.start()
+        sink = engine._sink.describe() if engine._sink else "?"
+        print(f"lmk: playing {engine.backend.name} at {engine.bpm:g} BPM to the {sink}"
+              + (f", recording to {args.record}" if args.record else "")
+              + ("; Ctrl-C stops" if args.seconds is None else f" for {args.seconds:g} s"), file=sys.stderr)
+        if args.script:
+            threading.Thread(target=run_script, args=(engine, args.script), daemon=True).start()
+        began = time.monotonic()
+        next_status = began + args.status if args.status > 0 else float("inf")
+        while not done.is_set():
+            if args.seconds is not None and time.monotonic() - began >= args.seconds:
+                break
+            done.wait(0.1)
+            if time.monotonic() >= next_status:
+                next_status += args.status
+                f = engine.figures
+                print(f"lmk: beat {float(engine.beat):7.2f}  queue {f.queue_ms:5.1f} ms  "
+                      f"latency p95 {f.latency_ms.p95:6.1f} ms  underruns {f.underruns}  "
+                      f"RTF {f.realtime_factor:.3f}", file=sys.stderr)
+    finally:
+        engine.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"lmk: stopped after {engine.figures.played_s:.1f} s; {engine.figures.underruns} underruns"
+          + (f"; recording finished: {args.record}" if args.record else ""), file=sys.stderr)
+    return 0
+
+
+def _cmd_embed(args) -> int:
+    from .models import get_backend
+
+    style = get_backend(args.backend).embed(args.prompt)
+    if args.json:
+        print(json.dumps(style.to_json()))
+        return 0
+    print(f"{style.label} in {style.space.name}")
+    for name, value in style.strongest(min(len(style), 16)):
+        print(f"  {name:<12} {value: .4f}")
+    return 0
+
+
+def _cmd_devices(args) -> int:
+    from .sinks import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no audio devices: PortAudio sees no sound card ('lmk play' uses the null sink)")
+    for d in devices:
+        print(f"{d['index']:3d}  {d['name']:<40} {d['hostapi']:<12} in {d['inputs']:2d}  out {d['outputs']:2d}")
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from .bench import CONFIGS, LatencyResult, measure_latency, measure_render_speed
+
+    if not args.seconds > 0:
+        raise UsageError(f"--seconds must be > 0, got {args.seconds:g}")
+    results = []
+    for config in CONFIGS:
+        print(f"measuring '{config}' for {args.seconds:g} s ...", file=sys.stderr, flush=True)
+        results.append(measure_latency(config, args.seconds, args.backend))
+    speed = measure_render_speed(60.0, args.backend)
+    if args.json:
+        print(json.dumps({"latency": {r.config: r.figures.to_dict() for r in results}, "render": speed}))
+        return 0
+    print(f"control-to-audio latency, null sink, backend {args.backend}, {args.seconds:g} s each")
+    print(LatencyResult.header())
+    for result in results:
+        print(result.row())
+    ours, baseline = results[0].figures.latency_ms.p95, results[-1].figures.latency_ms.p95
+    print(f"default p95 is {baseline / ours:.1f}x lower than the 2 s chunked baseline")
+    print(f"offline render: {speed['audio_s']:.0f} s of audio in {speed['wall_s']:.2f} s "
+          f"({speed['times_real_time']:.0f}x real time)")
+    return 0
+
+
+COMMANDS = {"play": _cmd_play, "render": _cmd_render, "embed": _cmd_embed,
+            "devices": _cmd_devices, "bench": _cmd_bench}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = f"lmk {args.command}"
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ValueError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return 2
+    except LmkError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, (ImportError,)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

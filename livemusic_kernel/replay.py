@@ -1,0 +1,56 @@
+"""Replaying a logged session: the same changes at the same samples, bit for bit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from .engine import Engine
+from .errors import SessionError
+from .models import get_backend
+from .recorder import WavRecorder
+from .session import read_session
+
+__all__ = ["render_session"]
+
+
+def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32",
+                   progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    """Render the session logged in ``log`` to the WAV file ``out``.
+
+    Rebuilds the engine from the log's header (backend, block size, tempo,
+    seed, ...), posts every logged change at the sample it landed on, and
+    renders the session's length. Returns ``(frames written, sample rate)``.
+    """
+    backends: dict[str, object] = {}
+
+    def space_for(name: str):
+        try:
+            backends[name] = backends.get(name) or get_backend(name)
+        except ValueError as error:
+            raise SessionError(f"the session was played with backend {name!r}: {error}") from None
+        return backends[name].style_space
+
+    session = read_session(log, space_for)
+    header = session.header
+    try:
+        engine = Engine(backends[header["backend"]], sink=None, bpm=header["bpm"],
+                        beats_per_bar=header["beats_per_bar"], seed=header["seed"],
+                        temperature=header["temperature"], top_k=header["top_k"],
+                        guidance=header["guidance"], block_size=header["block_size"],
+                        fade=header["fade"] / header["sample_rate"], quiet=True)
+    except KeyError as error:
+        raise SessionError(f"{log}: the session header lacks {error}") from None
+    total = session.length
+    chunk = 10 * engine.sample_rate  # bounded memory however long the session
+    with engine, WavRecorder(out, engine.sample_rate, engine.channels, subtype) as recorder:
+        for logged in session.changes:
+            engine._post(logged.change, logged.sample, None)
+        done = 0
+        while done < total:
+            block = engine.render(frames=min(chunk, total - done))
+            recorder.write(block)
+            done += len(block)
+            if progress is not None:
+                progress(done, total)
+    return total, engine.sample_rate

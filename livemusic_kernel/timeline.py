@@ -1,0 +1,314 @@
+"""Control changes, and the sample-accurate timeline they wait on.
+
+User code never changes the engine's state directly. It posts an immutable
+:class:`Event`: a :class:`Change` and the time it should take effect, as a
+sample position, a beat, or "as soon as possible". Only the generation worker
+applies changes, each at its exact sample, to a :class:`ControlState` that is
+itself immutable. Every change knows how to write itself to a session log and
+read itself back, which is all replay needs.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from .errors import SessionError
+from .models.base import SAMPLING_CONTROLS, Controls
+from .style import Prompt, Slot, Slots, Style, StyleSpace
+from .tempo import TempoMap, check_bpm
+
+__all__ = ["ControlState", "Change", "SetSlot", "SetWeight", "ClearSlot", "ClearSlots",
+           "SetParams", "SetStyle", "SetTempo", "SetMeter", "Event", "Timeline", "change_from_json",
+           "check_param"]
+
+
+@dataclass(frozen=True)
+class ControlState:
+    """Everything the controls say at one sample: slots, tempo and the rest."""
+
+    slots: Slots
+    controls: Controls
+    tempo: TempoMap
+
+    def with_slots(self, slots: Slots) -> "ControlState":
+        return replace(self, slots=slots, controls=replace(self.controls, style=slots.style()))
+
+
+class Change:
+    """One kind of control change. Subclasses are frozen dataclasses."""
+
+    kind: ClassVar[str]
+
+    def apply(self, state: ControlState, sample: int) -> ControlState:
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+_CHANGES: dict[str, type[Change]] = {}
+
+
+def _register(cls):
+    _CHANGES[cls.kind] = cls
+    return cls
+
+
+@_register
+@dataclass(frozen=True)
+class SetSlot(Change):
+    """Put a prompt (already embedded) or a bare style in a named slot."""
+
+    kind: ClassVar[str] = "set_slot"
+    slot: Slot
+
+    def apply(self, state, sample):
+        return state.with_slots(state.slots.with_slot(self.slot))
+
+    def to_json(self):
+        return self.slot.describe()
+
+    @classmethod
+    def from_json(cls, data, space: StyleSpace) -> "SetSlot":
+        prompt = None if data["prompt"] is None else Prompt.from_description(data["prompt"])
+        if data["prompt"] is not None and prompt is None:
+            # In-memory audio cannot be logged; the logged style stands in for it.
+            prompt = Prompt.of_text(f"<audio {data['prompt'].get('array', '')}>", data["weight"])
+        style = Style.from_json(data["style"], space)
+        return cls(Slot(data["slot"], style, data["weight"], prompt))
+
+
+@_register
+@dataclass(frozen=True)
+class SetWeight(Change):
+    kind: ClassVar[str] = "set_weight"
+    slot: str
+    weight: float
+
+    def apply(self, state, sample):
+        return state.with_slots(state.slots.with_weight(self.slot, self.weight))
+
+    def to_json(self):
+        return {"slot": self.slot, "weight": self.weight}
+
+
+@_register
+@dataclass(frozen=True)
+class ClearSlot(Change):
+    kind: ClassVar[str] = "clear_slot"
+    slot: str
+
+    def apply(self, state, sample):
+        return state.with_slots(state.slots.without(self.slot))
+
+    def to_json(self):
+        return {"slot": self.slot}
+
+
+@_register
+@dataclass(frozen=True)
+class ClearSlots(Change):
+    kind: ClassVar[str] = "clear_slots"
+
+    def apply(self, state, sample):
+        return state.with_slots(Slots())
+
+    def to_json(self):
+        return {}
+
+
+@_register
+@dataclass(frozen=True)
+class SetStyle(Change):
+    """Replace every slot with one bare style, as embedding arithmetic does."""
+
+    kind: ClassVar[str] = "set_style"
+    SLOT: ClassVar[str] = "style"
+    style: Style
+
+    def apply(self, state, sample):
+        return state.with_slots(Slots([Slot(self.SLOT, self.style)]))
+
+    def to_json(self):
+        return {"style": self.style.to_json()}
+
+    @classmethod
+    def from_json(cls, data, space) -> "SetStyle":
+        return cls(Style.from_json(data["style"], space))
+
+
+#: The sampling controls and their valid ranges.
+_PARAM_RANGES = {"temperature": (0.0, 10.0), "top_k": (1, 100_000), "guidance": (0.0, 50.0),
+                 "seed": (0, 2**63 - 1)}
+
+
+def check_param(name: str, value: Any) -> float | int:
+    """A sampling control's value, checked: unknown names and absurd values raise ValueError."""
+    if name not in _PARAM_RANGES:
+        raise ValueError(f"unknown control {name!r}; choose from: {', '.join(SAMPLING_CONTROLS)}")
+    low, high = _PARAM_RANGES[name]
+    integer = isinstance(low, int)
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if integer and number != value:
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if not (isinstance(number, int) or math.isfinite(number)) or not low <= number <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+    return number
+
+
+@_register
+@dataclass(frozen=True)
+class SetParams(Change):
+    """Set sampling controls: temperature, top_k, guidance, seed."""
+
+    kind: ClassVar[str] = "set_params"
+    values: tuple[tuple[str, Any], ...]
+
+    def apply(self, state, sample):
+        return replace(state, controls=replace(state.controls, **dict(self.values)))
+
+    def to_json(self):
+        return dict(self.values)
+
+    @classmethod
+    def from_json(cls, data, space) -> "SetParams":
+        return cls(tuple((name, check_param(name, value)) for name, value in data.items()))
+
+
+@_register
+@dataclass(frozen=True)
+class SetTempo(Change):
+    kind: ClassVar[str] = "set_tempo"
+    bpm: Fraction
+
+    def apply(self, state, sample):
+        return replace(state, tempo=state.tempo.with_tempo(self.bpm, sample),
+                       controls=replace(state.controls, bpm=self.bpm))
+
+    def to_json(self):
+        return {"bpm": str(self.bpm)}
+
+    @classmethod
+    def from_json(cls, data, space) -> "SetTempo":
+        return cls(check_bpm(data["bpm"]))
+
+
+@_register
+@dataclass(frozen=True)
+class SetMeter(Change):
+    kind: ClassVar[str] = "set_meter"
+    beats_per_bar: int
+
+    def apply(self, state, sample):
+        return replace(state, controls=replace(state.controls, beats_per_bar=self.beats_per_bar))
+
+    def to_json(self):
+        return {"beats_per_bar": self.beats_per_bar}
+
+
+def change_from_json(kind: str, data: dict, space: StyleSpace) -> Change:
+    """The change a session-log line describes."""
+    cls = _CHANGES.get(kind)
+    if cls is None:
+        raise SessionError(f"unknown change {kind!r} in session log; known: {', '.join(sorted(_CHANGES))}")
+    if hasattr(cls, "from_json"):
+        return cls.from_json(data, space)
+    return cls(**data)
+
+
+@dataclass(frozen=True, order=False)
+class Event:
+    """A change and when it should happen.
+
+    ``sample`` and ``beat`` are mutually exclusive; with neither the change
+    lands as soon as possible, on the first sample not yet generated.
+    """
+
+    seq: int
+    change: Change
+    sample: int | None = None
+    beat: Fraction | None = None
+    posted_at: float = field(default=0.0, compare=False)
+
+    def due(self, tempo: TempoMap) -> int | None:
+        """The sample this event asks for, under the tempo map in force (None: now)."""
+        if self.beat is not None:
+            return tempo.sample_of(self.beat)
+        return self.sample
+
+
+class Timeline:
+    """The events waiting to be applied. Owned by the worker thread only.
+
+    Two heaps: one of sample-timed events (and "now" events, as sample -1), one
+    of beat-timed events. A tempo map is monotonic, so the earliest beat is the
+    earliest sample, and finding the next event costs two heap lookups however
+    many changes a script has scheduled.
+    """
+
+    def __init__(self) -> None:
+        self._by_sample: list[tuple[int, int, Event]] = []
+        self._by_beat: list[tuple[Fraction, int, Event]] = []
+        self._cancelled: set[int] = set()
+        self._live = 0
+
+    def __len__(self) -> int:
+        return self._live
+
+    def add(self, event: Event) -> None:
+        if event.beat is not None:
+            heapq.heappush(self._by_beat, (event.beat, event.seq, event))
+        else:
+            sample = -1 if event.sample is None else event.sample
+            heapq.heappush(self._by_sample, (sample, event.seq, event))
+        self._live += 1
+
+    def cancel(self, seq: int) -> bool:
+        """Forget a pending event; False when it is not pending (applied or unknown)."""
+        if any(entry[1] == seq for heap in (self._by_sample, self._by_beat) for entry in heap) \
+                and seq not in self._cancelled:
+            self._cancelled.add(seq)
+            self._live -= 1
+            return True
+        return False
+
+    def _head(self, heap: list) -> tuple | None:
+        while heap and heap[0][1] in self._cancelled:
+            self._cancelled.discard(heapq.heappop(heap)[1])
+        return heap[0] if heap else None
+
+    def next_due(self, tempo: TempoMap, cursor: int) -> tuple[Event | None, int | None]:
+        """The earliest event and its sample (``cursor`` for overdue ones).
+
+        Ties go to the event posted first, so order never depends on timing.
+        Beat-timed events are resolved under the tempo map as it stands, since
+        an earlier tempo change can move them.
+        """
+        candidates = []
+        if (head := self._head(self._by_sample)) is not None:
+            candidates.append((max(head[0], cursor), head[1], head[2]))
+        if (head := self._head(self._by_beat)) is not None:
+            candidates.append((max(tempo.sample_of(head[0]), cursor), head[1], head[2]))
+        if not candidates:
+            return None, None
+        at, _, event = min(candidates, key=lambda c: (c[0], c[1]))
+        return event, at
+
+    def pop(self, event: Event) -> None:
+        """Remove ``event``, which :meth:`next_due` just returned."""
+        heap = self._by_beat if event.beat is not None else self._by_sample
+        heapq.heappop(heap)
+        self._live -= 1
+
+    def pending(self) -> list[Event]:
+        """The pending events in posting order (for display)."""
+        events = [entry[2] for heap in (self._by_sample, self._by_beat) for entry in heap
+                  if entry[1] not in self._cancelled]
+        return sorted(events, key=lambda e: e.seq)
