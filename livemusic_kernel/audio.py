@@ -22,8 +22,9 @@ class AudioClip:
     def __post_init__(self) -> None:
         if self.sample_rate <= 0:
             raise StyleError(f"an audio clip needs a positive sample rate, got {self.sample_rate}")
-        if self.samples.ndim != 2 or self.samples.shape[0] == 0:
-            raise StyleError(f"an audio clip is (frames, channels) with frames > 0, got shape {self.samples.shape}")
+        if self.samples.ndim != 2 or self.samples.shape[0] == 0 or self.samples.shape[1] == 0:
+            raise StyleError(f"an audio clip is (frames, channels) with frames > 0 and channels > 0, "
+                             f"got shape {self.samples.shape}")
         if not np.all(np.isfinite(self.samples)):
             raise StyleError("an audio clip must be finite; it holds NaN or infinity")
 
@@ -36,8 +37,14 @@ class AudioClip:
         if array.ndim != 2:
             raise StyleError(f"audio must be (frames,) or (frames, channels), got shape {array.shape}")
         if np.issubdtype(array.dtype, np.integer):
-            array = array / float(np.iinfo(array.dtype).max)
-        array = np.ascontiguousarray(array, dtype=np.float32)
+            # PCM convention (as libsndfile reads files): full scale is 2**(bits-1), so
+            # int16 -32768 is -1.0; unsigned samples are offset by half their range.
+            info = np.iinfo(array.dtype)
+            half = (float(info.max) - float(info.min) + 1.0) / 2.0
+            array = (array - (float(info.min) + half)) / half
+        # Always a copy: the clip must neither follow later writes to the caller's
+        # array nor make the caller's array read-only.
+        array = np.array(array, dtype=np.float32, order="C", copy=True)
         array.setflags(write=False)
         return cls(array, int(sample_rate))
 
@@ -79,7 +86,7 @@ def load_audio(path: str | Path) -> AudioClip:
         raise StyleError(f"audio file not found: {path} (give the path of a WAV, FLAC, OGG or AIFF file)")
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError) as error:
+    except (RuntimeError, TypeError, soundfile.LibsndfileError) as error:  # TypeError: a .raw name
         formats = ", ".join(sorted(soundfile.available_formats()))
         raise StyleError(f"cannot read {path} as audio ({error}); readable formats: {formats}") from None
     if samples.shape[0] == 0:

@@ -260,6 +260,17 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _check_inputs(args) -> None:
+    """Usage errors found before any engine starts or any output file is created."""
+    for option in ("script", "replay"):
+        path = getattr(args, option, None)
+        if path is not None and not path.is_file():
+            raise UsageError(f"--{option}: no such file: {path}")
+    seconds = getattr(args, "seconds", None)
+    if seconds is not None and not seconds > 0:
+        raise UsageError(f"--seconds must be > 0, got {seconds:g}")
+
+
 COMMANDS = {"play": _cmd_play, "render": _cmd_render, "embed": _cmd_embed,
             "devices": _cmd_devices, "bench": _cmd_bench}
 
@@ -269,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     prog = f"lmk {args.command}"
     try:
+        _check_inputs(args)
         return COMMANDS[args.command](args)
     except (UsageError, ValueError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error

@@ -56,7 +56,7 @@ import numpy as np
 
 from ._ring import Ring
 from .clock import Clock, LiveClock, OfflineClock
-from .errors import EngineError
+from .errors import BackendError, EngineError
 from .metrics import Figures, RollingStats
 from .models import Backend, BlockRequest, Controls, get_backend
 from .recorder import WavRecorder
@@ -66,7 +66,7 @@ from .style import Prompt, PromptLike, Slot, Slots, Style
 from .tempo import TempoMap, check_bpm, to_fraction
 from .sinks import SINKS
 from .timeline import (Change, ClearSlot, ClearSlots, ControlState, Event, SetMeter, SetParams,
-                       SetSlot, SetStyle, SetTempo, SetWeight, Timeline, check_param)
+                       SetBackend, SetSlot, SetStyle, SetTempo, SetWeight, Timeline, check_param)
 
 __all__ = ["Engine", "EventHandle", "LATENCY_PRESETS"]
 
@@ -113,6 +113,9 @@ class Engine:
                  log: str | Path | None = None, clock: Clock | None = None, fade: float = 0.005,
                  quiet: bool = False, **backend_options: Any):
         self._backend = get_backend(backend, **backend_options)
+        #: The backend the newest posted change speaks to: prompts posted after
+        #: set_backend() embed for the new model even before the switch lands.
+        self._posted_backend = self._backend
         self.sample_rate = self._backend.sample_rate
         self.channels = self._backend.channels
         self._quiet = quiet
@@ -150,6 +153,7 @@ class Engine:
         # Worker-owned streaming state.
         self._backend_state = self._backend.initial_state()
         self._timeline = Timeline()
+        self._switches: list[Event] = []  # backend switches wait for a block boundary
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._seq = itertools.count(1)
         self._position = 0            # next sample to generate
@@ -162,6 +166,7 @@ class Engine:
         self._script_sample = 0       # offline: where "now" is for a session script
         self._script_tempo = self._state.tempo
         self._posted_slots: set[str] = set()
+        self._posted_prompts: dict[str, Prompt] = {}  # the newest prompt posted per slot
 
         # Figures.
         self._generation = RollingStats()
@@ -259,10 +264,10 @@ class Engine:
         return self._worker is not None
 
     def embed(self, source: PromptLike) -> Style:
-        """Embed text or audio with this engine's backend."""
+        """Embed text or audio with this engine's backend (the newest one set)."""
         if isinstance(source, Style):
             return source
-        return self._backend.embed(source)
+        return self._posted_backend.embed(source)
 
     @property
     def figures(self) -> Figures:
@@ -311,12 +316,14 @@ class Engine:
         ``at_sample`` / ``at_beat`` or as soon as possible.
         """
         slot = _check_slot_name(slot)
+        weight = None if weight is None else _weight(weight)
         if isinstance(prompt, Style):
             self._check_space(prompt)
-            entry = Slot(slot, prompt, _weight(1.0 if weight is None else weight))
+            entry = Slot(slot, prompt, 1.0 if weight is None else weight)
         else:
             symbolic = Prompt.of(prompt, weight)
-            entry = Slot(slot, self._backend.embed(symbolic), symbolic.weight, symbolic)
+            entry = Slot(slot, self._posted_backend.embed(symbolic), symbolic.weight, symbolic)
+            self._posted_prompts[slot] = symbolic
         self._posted_slots.add(slot)
         return self._post(SetSlot(entry), at_sample, at_beat)
 
@@ -360,6 +367,29 @@ class Engine:
             self._script_tempo = self._script_tempo.with_tempo(bpm, when)
         return handle
 
+    def set_backend(self, backend: "str | Backend", *, at_sample: int | None = None,
+                    at_beat: Real | None = None, **options: Any) -> EventHandle:
+        """Switch to another model at the first block boundary at or after the given time.
+
+        Every prompt slot is embedded again in the new model's space (on this
+        thread, now, for the prompts posted so far); slots that hold a bare
+        style of the old space are dropped, with a message.
+        """
+        new = get_backend(backend, **options)
+        if (new.sample_rate, new.channels) != (self.sample_rate, self.channels):
+            raise BackendError(f"backend {new.name!r} plays {new.sample_rate} Hz, {new.channels} channels; "
+                               f"this engine plays {self.sample_rate} Hz, {self.channels} channels")
+        if self._ring is not None and self.running:
+            needed = int(self.lead * self.sample_rate) + new.block_size + max(self._fade, new.capabilities.overlap)
+            if not new.capabilities.variable_blocks and needed > self._ring.capacity:
+                raise EngineError(f"backend {new.name!r} generates {new.block_size}-frame blocks, too large "
+                                  f"for the running engine's buffer: stop() the engine, switch, then start()")
+        prompts = {_prompt_key(p): p for p in self._posted_prompts.values()}
+        prompts.update({_prompt_key(s.prompt): s.prompt for s in self._state.slots.values() if s.prompt})
+        embedded = {key: new.embed(prompt) for key, prompt in prompts.items()}
+        self._posted_backend = new
+        return self._post(SetBackend(new, tuple(options.items()), embedded), at_sample, at_beat)
+
     def set_meter(self, beats_per_bar: int, *, at_sample: int | None = None,
                   at_beat: Real | None = None) -> EventHandle:
         if isinstance(beats_per_bar, bool) or not isinstance(beats_per_bar, int) or not 1 <= beats_per_bar <= 64:
@@ -374,7 +404,7 @@ class Engine:
     def _check_space(self, style: Style) -> None:
         if not isinstance(style, Style):
             raise TypeError(f"expected a Style, got {type(style).__name__}")
-        self._backend.default_style()._check_same_space(style, "use")
+        self._posted_backend.default_style()._check_same_space(style, "use")
 
     # ---------------------------------------------------------------- worker
     def _drain(self) -> None:
@@ -383,16 +413,20 @@ class Engine:
                 item = self._inbox.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, Event):
+            if isinstance(item, Event) and isinstance(item.change, SetBackend):
+                self._switches.append(item)
+            elif isinstance(item, Event):
                 self._timeline.add(item)
             else:
                 self._timeline.cancel(item[1])
+                self._switches = [e for e in self._switches if e.seq != item[1]]
 
-    def _apply_due(self, cursor: int) -> None:
-        """Apply every event due at or before ``cursor``, in order."""
+    def _apply_due(self, cursor: int, before_seq: float = math.inf) -> None:
+        """Apply every event due at or before ``cursor`` (and posted before
+        ``before_seq``), in order."""
         while True:
             event, at = self._timeline.next_due(self._state.tempo, cursor)
-            if event is None or at > cursor:
+            if event is None or at > cursor or event.seq >= before_seq:
                 return
             self._timeline.pop(event)
             asked = event.due(self._state.tempo)
@@ -412,6 +446,50 @@ class Engine:
             if self._log is not None:
                 self._log.change(cursor, event.change, seq=event.seq, asked=asked,
                                  beat=None if event.beat is None else str(event.beat))
+
+    def _apply_switches(self, start: int) -> None:
+        """Switch backends whose time has come, at this block boundary."""
+        for event in sorted(self._switches, key=lambda e: e.seq):
+            asked = event.due(self._state.tempo)
+            if asked is not None and asked > start:
+                continue
+            self._switches.remove(event)
+            self._apply_due(start, before_seq=event.seq)  # what was posted first, lands first
+            try:
+                self._switch_backend(event.change)
+            except Exception as error:
+                self._report(f"could not switch to backend {event.change.backend.name!r}: {error}; "
+                             f"staying with {self._backend.name!r}")
+                continue
+            self._events += 1
+            if self._log is not None:
+                self._log.change(start, event.change, seq=event.seq, asked=asked,
+                                 beat=None if event.beat is None else str(event.beat))
+
+    def _switch_backend(self, change: SetBackend) -> None:
+        new = change.backend
+        slots = []
+        for slot in self._state.slots.values():
+            if slot.style.space == new.style_space:
+                slots.append(slot)
+            elif slot.prompt is None:
+                self._report(f"slot {slot.name!r} holds a bare style of space {slot.style.space.name!r}, "
+                             f"which {new.name!r} cannot use; the slot is dropped")
+            else:
+                style = change.embedded.get(_prompt_key(slot.prompt)) or new.embed(slot.prompt)
+                slots.append(Slot(slot.name, style, slot.weight, slot.prompt))
+        old, self._backend = self._backend, new
+        self._backend_state = new.initial_state()
+        self._state = self._state.with_slots(Slots(slots))
+        if not new.capabilities.variable_blocks:
+            self.block_size = new.block_size
+        self._hold = max(self._fade, new.capabilities.overlap)
+        self._overlap = None
+        # Fade the old model out over the held-back tail and the new one in.
+        fade = min(self._fade, len(self._tail))
+        self._tail[len(self._tail) - fade:] *= self._ramps.down(fade)
+        self._fade_in_left = self._fade
+        old.close()
 
     def _step(self, start: int, frames: int) -> tuple[np.ndarray, bool]:
         backend = self._backend
@@ -436,10 +514,11 @@ class Engine:
     def _backend_failed(self, error: BaseException, sample: int) -> None:
         self._errors += 1
         message = f"{type(error).__name__}: {error}"
-        if self._failing and message == self._last_error:
+        self._last_error = message
+        if self._failing:  # one report per failure streak; the recovery message gives the count
             self._repeats += 1
             return
-        self._last_error, self._repeats = message, 1
+        self._repeats = 1
         self._report(f"backend {self._backend.name!r} raised at sample {sample}: {message}; "
                      f"fading to silence, the stream goes on and recovers on the next good block",
                      detail="".join(traceback.format_exception(type(error), error, error.__traceback__)))
@@ -449,6 +528,7 @@ class Engine:
         began = time.perf_counter()
         self._drain()
         start = self._position
+        self._apply_switches(start)
         end = start + self.block_size
         variable = self._backend.capabilities.variable_blocks
         work = np.empty((len(self._tail) + self.block_size, self.channels), dtype=np.float32)
@@ -691,6 +771,10 @@ def _weight(weight: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"a weight is a finite number >= 0, got {weight!r}")
     return value
+
+
+def _prompt_key(prompt: Prompt) -> tuple:
+    return (prompt.kind, prompt.text, str(prompt.path), id(prompt.clip))
 
 
 def _check_slot_name(slot: str) -> str:

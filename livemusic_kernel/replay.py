@@ -15,12 +15,14 @@ __all__ = ["render_session"]
 
 
 def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32",
-                   progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+                   frames: int | None = None, progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
     """Render the session logged in ``log`` to the WAV file ``out``.
 
     Rebuilds the engine from the log's header (backend, block size, tempo,
     seed, ...), posts every logged change at the sample it landed on, and
-    renders the session's length. Returns ``(frames written, sample rate)``.
+    renders the session's length (or ``frames``, for a part of it, or for a
+    session killed before it could log its end). Returns ``(frames written,
+    sample rate)``.
     """
     backends: dict[str, object] = {}
 
@@ -41,7 +43,9 @@ def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32"
                         fade=header["fade"] / header["sample_rate"], quiet=True)
     except KeyError as error:
         raise SessionError(f"{log}: the session header lacks {error}") from None
-    total = session.length
+    total = session.length if frames is None else int(frames)
+    if total < 0:
+        raise ValueError(f"frames must be >= 0, got {frames}")
     chunk = 10 * engine.sample_rate  # bounded memory however long the session
     with engine, WavRecorder(out, engine.sample_rate, engine.channels, subtype) as recorder:
         for logged in session.changes:

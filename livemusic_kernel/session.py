@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import SessionError
-from .timeline import Change, change_from_json
+from .timeline import Change, SetBackend, change_from_json
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -122,6 +122,8 @@ def read_session(path: str | Path, space_for: "callable[[str], StyleSpace]") -> 
             except (KeyError, TypeError, ValueError) as error:
                 raise SessionError(f"{path}: bad change line {record!r}: {error}") from None
             changes.append(LoggedChange(int(record["sample"]), change))
+            if isinstance(change, SetBackend):
+                space = change.backend.style_space  # later lines embed in the new model's space
         elif record.get("type") == "end":
             end = int(record["sample"])
     return Session(header, tuple(changes), end)

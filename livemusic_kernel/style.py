@@ -72,6 +72,10 @@ class Style:
 
     __slots__ = ("_vector", "_space", "label")
 
+    # Makes NumPy defer to Style's own operators, so ``np.float64(2) * style``
+    # is a Style (without this NumPy converts the style and returns an array).
+    __array_ufunc__ = None
+
     def __init__(self, vector: Iterable[float] | np.ndarray, space: StyleSpace, label: str = ""):
         array = np.array(vector, dtype=np.float64).reshape(-1)
         if array.shape[0] != space.size:
@@ -161,7 +165,8 @@ class Style:
         return self._space == other._space and bool(np.array_equal(self._vector, other._vector))
 
     def __hash__(self) -> int:
-        return hash((self._space, self._vector.tobytes()))
+        # ``+ 0.0`` turns -0.0 into 0.0: they compare equal, so they must hash equal.
+        return hash((self._space, (self._vector + 0.0).tobytes()))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={value:.3g}" for name, value in self.strongest(4))
@@ -215,6 +220,11 @@ def blend(styles: Iterable[Style], weights: Iterable[float] | None = None) -> St
     first = styles[0]
     for other in styles[1:]:
         first._check_same_space(other, "blend")
+    # Divide by the largest weight first, so huge weights cannot overflow (nor tiny
+    # ones underflow) and one style blends to exactly itself.
+    peak = max(weights)
+    weights = [w / peak for w in weights]
+    total = sum(weights)
     vector = sum(w * s.vector for w, s in zip(weights, styles)) / total
     label = " + ".join(f"{w / total:.2g}*{s.label}" for w, s in zip(weights, styles))
     return Style(vector, first.space, label)

@@ -14,15 +14,18 @@ import heapq
 import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import SessionError
 from .models.base import SAMPLING_CONTROLS, Controls
 from .style import Prompt, Slot, Slots, Style, StyleSpace
 from .tempo import TempoMap, check_bpm
 
+if TYPE_CHECKING:
+    from .models.base import Backend
+
 __all__ = ["ControlState", "Change", "SetSlot", "SetWeight", "ClearSlot", "ClearSlots",
-           "SetParams", "SetStyle", "SetTempo", "SetMeter", "Event", "Timeline", "change_from_json",
+           "SetParams", "SetStyle", "SetTempo", "SetBackend", "SetMeter", "Event", "Timeline", "change_from_json",
            "check_param"]
 
 
@@ -211,6 +214,31 @@ class SetMeter(Change):
 
     def to_json(self):
         return {"beats_per_bar": self.beats_per_bar}
+
+
+@_register
+@dataclass(frozen=True, eq=False)
+class SetBackend(Change):
+    """Switch to another model. The engine applies it at a block boundary,
+    fading out and in, and embeds every slot's prompt again in the new space."""
+
+    kind: ClassVar[str] = "set_backend"
+    backend: "Backend"
+    options: tuple[tuple[str, Any], ...] = ()
+    #: Prompt embeddings made on the caller's thread, so the worker rarely has to embed.
+    embedded: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def apply(self, state, sample):
+        return state  # the engine swaps the model itself; see Engine._switch_backend
+
+    def to_json(self):
+        return {"name": self.backend.name, "options": dict(self.options)}
+
+    @classmethod
+    def from_json(cls, data, space) -> "SetBackend":
+        from .models import get_backend
+
+        return cls(get_backend(data["name"], **data.get("options", {})), tuple(data.get("options", {}).items()))
 
 
 def change_from_json(kind: str, data: dict, space: StyleSpace) -> Change:

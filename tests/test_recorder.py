@@ -8,6 +8,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -373,3 +374,43 @@ def test_full_file_is_refused_without_corrupting_it(tmp_path, monkeypatch, subty
     data, _ = read_wav(path)
     assert_matches(data, np.concatenate([block] * 3), subtype)
     assert_matches(soundfile.read(path, dtype="float32", always_2d=True)[0], data, "float32")
+
+
+# -- the whole engine, killed hard ---------------------------------------------------
+
+@pytest.mark.parametrize("after_blocks", [30, 77])
+def test_lmk_play_killed_with_sigkill_leaves_a_valid_recording(tmp_path, after_blocks):
+    """`kill -9` during `lmk play --record`: the WAV is valid, holds whole blocks, misses at
+    most the one block being written, and its audio is exactly what replaying the log gives."""
+    from livemusic_kernel import render_session
+
+    wav, log = tmp_path / "set.wav", tmp_path / "set.jsonl"
+    child = subprocess.Popen([sys.executable, "-m", "livemusic_kernel.cli", "play", "--sink", "null",
+                              "--prompt", "C4", "--record", str(wav), "--log", str(log), "--status", "0"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    block_bytes = 1920 * 2 * 4
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if wav.exists() and wav.stat().st_size > 100 + after_blocks * block_bytes:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("lmk play did not record")
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    audio, rate = read_wav(wav)
+    declared = len(audio) * 2 * 4
+    on_disk = wav.stat().st_size - _data_offset(wav)
+    assert rate == 48000 and len(audio) >= after_blocks * 1920
+    assert 0 <= on_disk - declared <= block_bytes
+    frames, _ = render_session(log, tmp_path / "replay.wav", frames=len(audio))
+    replayed, _ = read_wav(tmp_path / "replay.wav")
+    assert np.array_equal(audio, replayed)
+
+
+def _data_offset(path) -> int:
+    """Where the data chunk's samples start in a WAV file."""
+    blob = Path(path).read_bytes()
+    return blob.index(b"data") + 8

@@ -174,9 +174,12 @@ class ClickBackend(Backend):
             stop = regions[index + 1][0] if index + 1 < len(regions) else end
             freq = frequency(click.beat)
             if freq != click.freq:
-                # Re-anchor so the phase runs on without a jump at the new pitch.
-                phase = click.phase + 2.0 * math.pi * click.freq * (begin - click.anchor) / rate
-                click = replace(click, anchor=begin, phase=phase, freq=freq)
+                # Re-anchor one sample back: the phase runs on without a jump, and
+                # the new pitch already drives the step into ``begin``, so the
+                # change is audible on its exact sample.
+                anchor = begin - 1
+                phase = click.phase + 2.0 * math.pi * click.freq * (anchor - click.anchor) / rate
+                click = replace(click, anchor=anchor, phase=phase, freq=freq)
                 regions[index] = (begin, click)
             self._render_click(out[begin - start:stop - start, 0], begin, click, decay, level,
                                noise, controls.seed)

@@ -1,0 +1,80 @@
+"""Shared test helpers: small backends that exercise the engine's seams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from livemusic_kernel.models.base import Backend, Capabilities
+from livemusic_kernel.models.click import ClickBackend
+from livemusic_kernel.style import Style, StyleSpace
+
+RATE = 48000
+
+
+def onsets(audio: np.ndarray) -> np.ndarray:
+    """Sample indices where sound starts after exact silence (the click model's clicks)."""
+    sounding = np.abs(audio[:, 0]) > 0
+    return np.flatnonzero(np.diff(np.concatenate([[False], sounding]).astype(np.int8)) == 1)
+
+
+def first_difference(a: np.ndarray, b: np.ndarray) -> int | None:
+    differ = np.flatnonzero(np.any(a != b, axis=1))
+    return int(differ[0]) if len(differ) else None
+
+
+class FlakyClick(ClickBackend):
+    """The click model, but steps whose start falls in ``fail_between`` raise."""
+
+    def __init__(self, fail_between: tuple[int, int] = (0, 0), error: type = RuntimeError,
+                 bad_output: str | None = None):
+        self.fail_between = fail_between
+        self.error = error
+        self.bad_output = bad_output
+
+    def step(self, state, request):
+        audio, new_state = super().step(state, request)
+        low, high = self.fail_between
+        if low <= request.start < high:
+            if self.bad_output == "nan":
+                audio[:] = np.nan
+                return audio, new_state
+            if self.bad_output == "shape":
+                return audio[:-1], new_state
+            raise self.error(f"boom at {request.start}")
+        return audio, new_state
+
+
+DC_SPACE = StyleSpace("dc/1", 1, ("level",))
+
+
+class SteppedDC(Backend):
+    """Fixed blocks of constant value that jump at every block, with an
+    overlap tail: only the engine's crossfade can make its joins smooth."""
+
+    name = "stepped-dc"
+    block_size = 960
+    capabilities = Capabilities(variable_blocks=False, overlap=240)
+    style_space = DC_SPACE
+
+    def embed_text(self, text):
+        return Style([0.5], DC_SPACE, text)
+
+    def embed_audio(self, clip):
+        return Style([float(np.abs(clip.samples).mean())], DC_SPACE, "audio")
+
+    def default_style(self):
+        return Style([0.5], DC_SPACE, "default")
+
+    def initial_state(self):
+        return 0
+
+    def step(self, state, request):
+        value = 0.5 if state % 2 == 0 else -0.5
+        audio = np.full((request.frames + self.capabilities.overlap, 2), value, dtype=np.float32)
+        return audio, state + 1
+
+
+@pytest.fixture
+def click():
+    return ClickBackend()
