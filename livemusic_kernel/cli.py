@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ._version import __version__
-from .errors import LmkError
+from .errors import LmkError, MissingExtraError, StyleError
 from .models import DEFAULT_BACKEND, available_backends
 
 __all__ = ["main", "build_parser", "parse_prompt"]
@@ -114,19 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _make_engine(args, **options):
     from .engine import Engine
+    from .style import Prompt
 
-    engine = Engine(args.backend, bpm=args.bpm, beats_per_bar=args.meter, seed=args.seed,
-                    temperature=args.temperature, top_k=args.top_k, guidance=args.guidance,
-                    log=args.log, **options)
-    for index, spec in enumerate(args.prompt, 1):
-        text, weight = parse_prompt(spec)
-        engine.set_prompt(f"p{index}", text, weight)
-    if not args.prompt and not args.script:
-        engine.set_prompt("p1", "minimal techno")
-    return engine
+    prompts = {f"p{index}": Prompt.of(*parse_prompt(spec)) for index, spec in enumerate(args.prompt, 1)}
+    if not prompts and not args.script:
+        prompts = {"p1": "minimal techno"}
+    return Engine(args.backend, bpm=args.bpm, beats_per_bar=args.meter, seed=args.seed,
+                  temperature=args.temperature, top_k=args.top_k, guidance=args.guidance,
+                  prompts=prompts, log=args.log, **options)
 
 
-def _progress_printer(label: str) -> Callable[[int, int], None]:
+def _progress_printer(label: str, rate: int = 48000) -> Callable[[int, int], None]:
     """Progress on stderr: a live line on a terminal, a line per 10% otherwise."""
     tty = sys.stderr.isatty()
     state = {"last": -1, "began": time.perf_counter()}
@@ -137,8 +135,8 @@ def _progress_printer(label: str) -> Callable[[int, int], None]:
         if step == state["last"]:
             return
         state["last"] = step
-        speed = done / 48000 / max(time.perf_counter() - state["began"], 1e-9)
-        line = f"{label}: {percent:3d}% ({done / 48000:.1f} of {total / 48000:.1f} s, {speed:.1f}x real time)"
+        speed = done / rate / max(time.perf_counter() - state["began"], 1e-9)
+        line = f"{label}: {percent:3d}% ({done / rate:.1f} of {total / rate:.1f} s, {speed:.1f}x real time)"
         print(("\r" + line) if tty else line, end="" if tty and done < total else "\n",
               file=sys.stderr, flush=True)
 
@@ -162,11 +160,10 @@ def _cmd_render(args) -> int:
                 run_script(engine, args.script)
             seconds = args.seconds if args.seconds is not None else (
                 engine.horizon / engine.sample_rate if args.script and engine.horizon else 30.0)
-            if not seconds > 0:
-                raise UsageError(f"--seconds must be > 0, got {seconds:g}")
             frames = int(round(seconds * engine.sample_rate))
             rate = engine.sample_rate
-            engine.render(frames=frames, keep=False, progress=_progress_printer(f"rendering {args.out.name}"))
+            engine.render(frames=frames, keep=False,
+                          progress=_progress_printer(f"rendering {args.out.name}", rate))
     wall = time.perf_counter() - began
     print(f"wrote {args.out}: {frames / rate:.2f} s of {rate} Hz stereo {args.subtype} "
           f"in {wall:.2f} s ({frames / rate / max(wall, 1e-9):.1f}x real time)", file=sys.stderr)
@@ -185,7 +182,7 @@ def _cmd_play(args) -> int:
     previous = {sig: signal.signal(sig, finish) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         engine.start()
-        sink = engine._sink.describe() if engine._sink else "?"
+        sink = engine.sink.describe()
         print(f"lmk: playing {engine.backend.name} at {engine.bpm:g} BPM to the {sink}"
               + (f", recording to {args.record}" if args.record else "")
               + ("; Ctrl-C stops" if args.seconds is None else f" for {args.seconds:g} s"), file=sys.stderr)
@@ -239,8 +236,6 @@ def _cmd_devices(args) -> int:
 def _cmd_bench(args) -> int:
     from .bench import CONFIGS, LatencyResult, measure_latency, measure_render_speed
 
-    if not args.seconds > 0:
-        raise UsageError(f"--seconds must be > 0, got {args.seconds:g}")
     results = []
     for config in CONFIGS:
         print(f"measuring '{config}' for {args.seconds:g} s ...", file=sys.stderr, flush=True)
@@ -288,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except LmkError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
-        return 2 if isinstance(error, (ImportError,)) else 1
+        # Bad prompts and missing extras are the user's input or setup; the rest failed while running.
+        return 2 if isinstance(error, (StyleError, MissingExtraError)) else 1
 
 
 if __name__ == "__main__":

@@ -131,8 +131,7 @@ class Engine:
             raise ValueError(f"lead is the seconds of audio kept ready, between 0 and 10; got {lead}")
         if not 0 <= fade <= 0.1:
             raise ValueError(f"fade is a join length in seconds between 0 and 0.1; got {fade}")
-        if beats_per_bar < 1:
-            raise ValueError(f"beats_per_bar must be at least 1, got {beats_per_bar}")
+        beats_per_bar = _check_meter(beats_per_bar)
         self._fade = int(round(fade * self.sample_rate))
         self._hold = max(self._fade, self._backend.capabilities.overlap)
         self._ramps = _Ramps()
@@ -187,10 +186,14 @@ class Engine:
         self._worker: threading.Thread | None = None
         self._stopping = threading.Event()
 
-        self._recorder = WavRecorder(record, self.sample_rate, self.channels, record_subtype) if record else None
-        self._log = SessionLog(log, self._header()) if log else None
-        for name, prompt in (prompts or {}).items():
+        self._recorder: WavRecorder | None = None
+        self._log: SessionLog | None = None
+        for name, prompt in (prompts or {}).items():  # a bad prompt raises before any file is made
             self.set_prompt(name, prompt)
+        if record:
+            self._recorder = WavRecorder(record, self.sample_rate, self.channels, record_subtype)
+        if log:
+            self._log = SessionLog(log, self._header())
 
     # ------------------------------------------------------------------ setup
     def _choose_block_size(self, frames: int, explicit: bool) -> int:
@@ -258,6 +261,11 @@ class Engine:
         if self.running:
             return self._position
         return max(self._script_sample, self._position)
+
+    @property
+    def sink(self) -> Sink | None:
+        """The sink playing now (after a fallback, the one actually used), or None."""
+        return self._sink
 
     @property
     def running(self) -> bool:
@@ -392,9 +400,7 @@ class Engine:
 
     def set_meter(self, beats_per_bar: int, *, at_sample: int | None = None,
                   at_beat: Real | None = None) -> EventHandle:
-        if isinstance(beats_per_bar, bool) or not isinstance(beats_per_bar, int) or not 1 <= beats_per_bar <= 64:
-            raise ValueError(f"beats_per_bar is a whole number from 1 to 64, got {beats_per_bar!r}")
-        return self._post(SetMeter(beats_per_bar), at_sample, at_beat)
+        return self._post(SetMeter(_check_meter(beats_per_bar)), at_sample, at_beat)
 
     def _check_slot_known(self, slot: str) -> None:
         if slot not in self._posted_slots and slot not in self._state.slots:
@@ -771,6 +777,12 @@ def _weight(weight: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"a weight is a finite number >= 0, got {weight!r}")
     return value
+
+
+def _check_meter(beats_per_bar: int) -> int:
+    if isinstance(beats_per_bar, bool) or not isinstance(beats_per_bar, int) or not 1 <= beats_per_bar <= 64:
+        raise ValueError(f"beats_per_bar is a whole number from 1 to 64, got {beats_per_bar!r}")
+    return beats_per_bar
 
 
 def _prompt_key(prompt: Prompt) -> tuple:

@@ -277,9 +277,9 @@ PromptLike = Union["Prompt", str, Path, np.ndarray, "AudioClip", Style]
 class Prompt:
     """A symbolic prompt: text or audio, with a weight.
 
-    Build one with :meth:`text` or :meth:`audio`, or let :meth:`of` guess:
-    a string naming an existing audio file (or a :class:`~pathlib.Path`, or an
-    array) is audio, any other string is text. ``0.5 * prompt`` scales the weight.
+    Build one with :meth:`of_text` or :meth:`of_audio`, or let :meth:`of`
+    decide: a string ending in an audio suffix (``.wav``, ``.flac``, ...), a
+    :class:`~pathlib.Path` or an array is audio, any other string is text. ``0.5 * prompt`` scales the weight.
     """
 
     kind: str  # "text" or "audio"
@@ -321,8 +321,13 @@ class Prompt:
             raise StyleError("a Style is already embedded; set it with set_style() or a Slots entry")
         w = 1.0 if weight is None else float(weight)
         if isinstance(source, str):
-            if source.lower().endswith(AUDIO_SUFFIXES) and Path(source).expanduser().exists():
-                return cls.of_audio(source, w)
+            if source.strip().lower().endswith(AUDIO_SUFFIXES):
+                # A mistyped path must not quietly become a text prompt: check it now.
+                path = Path(source.strip()).expanduser()
+                if not path.is_file():
+                    raise StyleError(f"audio file not found: {path} (a prompt ending in "
+                                     f"{path.suffix} is read as a file path)")
+                return cls.of_audio(path, w)
             return cls.of_text(source, w)
         return cls.of_audio(source, w)
 

@@ -121,6 +121,8 @@ BAD_ARGUMENTS = {
     "missing script (play)": ["play", "--sink", "null", "--script", "no-such-script.py", "--seconds", "1"],
     "missing replay": ["render", "--replay", "no-such-session.jsonl", "--out", "x.wav"],
     "--replay with --prompt": ["render", "--replay", "{log}", "--prompt", "C4", "--out", "x.wav"],
+    "missing audio prompt": ["render", "--prompt", "no-such-loop.wav:0.5", "--out", "x.wav"],
+    "missing audio to embed": ["embed", "no-such-loop.wav"],
 }
 
 

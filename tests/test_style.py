@@ -572,11 +572,11 @@ def test_of_guesses_an_existing_uppercase_wav_as_audio(tmp_path):
     assert Prompt.of(str(path)).kind == "audio"
 
 
-def test_of_treats_a_missing_wav_name_as_text(tmp_path):
-    """A string ending in .wav that names no file is text."""
+def test_of_refuses_a_missing_audio_file_rather_than_reading_it_as_text(tmp_path):
+    """A string ending in .wav that names no file is a mistyped path: say so."""
     name = str(tmp_path / "missing.wav")
-    prompt = Prompt.of(name)
-    assert prompt.kind == "text" and prompt.text == name
+    with pytest.raises(StyleError, match="audio file not found: .*missing.wav"):
+        Prompt.of(name)
 
 
 def test_of_treats_an_existing_non_audio_file_name_as_text(tmp_path):
