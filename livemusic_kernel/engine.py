@@ -292,7 +292,8 @@ class Engine:
             generation_ms=generation,
             realtime_factor=(generation.mean / block_ms) if generation.count else float("nan"),
             queue_ms=1000 * (ring.fill if ring else 0) / rate,
-            queue_min_ms=(1000 * self._queue_min / rate) if self._queue_min != math.inf else float("nan"),
+            queue_min_ms=(1000 * min(self._queue_min, ring.fill if self.running else math.inf) / rate
+                          if self._queue_min != math.inf else float("nan")),
             pending_events=len(self._timeline) + self._inbox.qsize(),
             latency_ms=self._latency.summary(), events=self._events, late_events=self._late,
             errors=self._errors, last_error=self._last_error)
