@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ._ring import Ring
-from .clock import Clock, LiveClock
+from .clock import Clock
 from .errors import NoOutputDeviceError, PortAudioMissingError, SinkError
 
 __all__ = ["Playhead", "Sink", "NullSink", "SoundcardSink", "open_sink", "SINKS",
@@ -217,5 +217,5 @@ def open_sink(spec: "str | Sink", device: int | str | None, playhead: Playhead, 
         except SinkError as error:
             report(f"{error}; playing to the null sink instead")
     sink = NullSink()
-    sink.open(playhead, sample_rate, channels, clock or LiveClock())
+    sink.open(playhead, sample_rate, channels, clock)
     return sink
