@@ -6,9 +6,10 @@ play:
 	@scripts/setup.sh run
 	.venv/bin/lmk play --prompt "minimal techno"
 
-# Set everything up (test tools, jackd) and run the whole test suite.
+# Set everything up (test tools, jackd), lint, and run the whole test suite.
 test:
 	@scripts/setup.sh test
+	.venv/bin/ruff check livemusic_kernel tests benchmarks examples
 	.venv/bin/python -m pytest -q
 
 # Latency, underruns and render speed, compared with the 2 s chunked baseline.

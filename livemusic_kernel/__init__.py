@@ -13,11 +13,28 @@ from ._version import __version__
 from .audio import AudioClip, load_audio
 from .clock import Clock, LiveClock, OfflineClock
 from .engine import LATENCY_PRESETS, Engine, EventHandle
-from .errors import (BackendError, EngineError, LmkError, MissingExtraError, NoOutputDeviceError,
-                     PortAudioMissingError, SessionError, SinkError, StyleError, StyleSpaceError)
+from .errors import (
+                     BackendError,
+                     EngineError,
+                     LmkError,
+                     MissingExtraError,
+                     NoOutputDeviceError,
+                     PortAudioMissingError,
+                     SessionError,
+                     SinkError,
+                     StyleError,
+                     StyleSpaceError,
+)
 from .metrics import Figures, Summary
-from .models import (DEFAULT_BACKEND, Backend, BlockRequest, Capabilities, Controls,
-                     available_backends, get_backend)
+from .models import (
+                     DEFAULT_BACKEND,
+                     Backend,
+                     BlockRequest,
+                     Capabilities,
+                     Controls,
+                     available_backends,
+                     get_backend,
+)
 from .recorder import WavRecorder, read_wav
 from .replay import render_session
 from .sinks import NullSink, Sink, SoundcardSink, list_devices

@@ -29,7 +29,7 @@ class AudioClip:
             raise StyleError("an audio clip must be finite; it holds NaN or infinity")
 
     @classmethod
-    def from_array(cls, samples: np.ndarray, sample_rate: int = 48000) -> "AudioClip":
+    def from_array(cls, samples: np.ndarray, sample_rate: int = 48000) -> AudioClip:
         """Accepts mono ``(frames,)`` or ``(frames, channels)`` arrays of any float or int dtype."""
         array = np.asarray(samples)
         if array.ndim == 1:
@@ -64,7 +64,7 @@ class AudioClip:
         """The channel average, float32 ``(frames,)``."""
         return self.samples.mean(axis=1, dtype=np.float32)
 
-    def resampled(self, sample_rate: int) -> "AudioClip":
+    def resampled(self, sample_rate: int) -> AudioClip:
         """The clip at another sample rate (polyphase, band-limited)."""
         if sample_rate == self.sample_rate:
             return self

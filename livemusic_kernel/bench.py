@@ -15,8 +15,8 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .engine import Engine
 from .metrics import Figures

@@ -8,8 +8,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ._version import __version__
 from .errors import LmkError, MissingExtraError, StyleError

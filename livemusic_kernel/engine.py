@@ -46,11 +46,12 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Real
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -61,12 +62,25 @@ from .metrics import Figures, RollingStats
 from .models import Backend, BlockRequest, Controls, get_backend
 from .recorder import WavRecorder
 from .session import SessionLog
-from .sinks import Playhead, Sink, open_sink
+from .sinks import SINKS, Playhead, Sink, open_sink
 from .style import Prompt, PromptLike, Slot, Slots, Style
 from .tempo import TempoMap, check_bpm, to_fraction
-from .sinks import SINKS
-from .timeline import (Change, ClearSlot, ClearSlots, ControlState, Event, SetMeter, SetParams,
-                       SetBackend, SetSlot, SetStyle, SetTempo, SetWeight, Timeline, check_param)
+from .timeline import (
+    Change,
+    ClearSlot,
+    ClearSlots,
+    ControlState,
+    Event,
+    SetBackend,
+    SetMeter,
+    SetParams,
+    SetSlot,
+    SetStyle,
+    SetTempo,
+    SetWeight,
+    Timeline,
+    check_param,
+)
 
 __all__ = ["Engine", "EventHandle", "LATENCY_PRESETS"]
 
@@ -83,7 +97,7 @@ class EventHandle:
     """What every control method returns: the posted event, and a way to cancel it."""
 
     seq: int
-    engine: "Engine"
+    engine: Engine
 
     def cancel(self) -> None:
         """Cancel the change if it has not landed yet (a no-op afterwards)."""
@@ -104,11 +118,11 @@ class Engine:
     :data:`LATENCY_PRESETS`; ``block_size`` and ``lead`` override it.
     """
 
-    def __init__(self, backend: "str | Backend | None" = None, *, bpm: Real = 120,
+    def __init__(self, backend: str | Backend | None = None, *, bpm: Real = 120,
                  beats_per_bar: int = 4, seed: int = 0, temperature: float = 1.1, top_k: int = 40,
-                 guidance: float = 4.0, prompts: "dict[str, PromptLike] | None" = None,
+                 guidance: float = 4.0, prompts: dict[str, PromptLike] | None = None,
                  latency: str = "default", block_size: int | None = None, lead: float | None = None,
-                 sink: "str | Sink | None" = "auto", device: int | str | None = None,
+                 sink: str | Sink | None = "auto", device: int | str | None = None,
                  record: str | Path | None = None, record_subtype: str = "float32",
                  log: str | Path | None = None, clock: Clock | None = None, fade: float = 0.005,
                  quiet: bool = False, **backend_options: Any):
@@ -376,7 +390,7 @@ class Engine:
             self._script_tempo = self._script_tempo.with_tempo(bpm, when)
         return handle
 
-    def set_backend(self, backend: "str | Backend", *, at_sample: int | None = None,
+    def set_backend(self, backend: str | Backend, *, at_sample: int | None = None,
                     at_beat: Real | None = None, **options: Any) -> EventHandle:
         """Switch to another model at the first block boundary at or after the given time.
 
@@ -671,7 +685,7 @@ class Engine:
             self._script_sample = now + int(round(seconds * self.sample_rate))
 
     # ------------------------------------------------------------------- live
-    def start(self) -> "Engine":
+    def start(self) -> Engine:
         """Start streaming to the sink in the background. Returns the engine."""
         if self.running:
             return self
@@ -758,7 +772,7 @@ class Engine:
             self._log = None
         self._backend.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -90,7 +90,7 @@ class Session:
         return max((c.sample for c in self.changes), default=0)
 
 
-def read_session(path: str | Path, space_for: "callable[[str], StyleSpace]") -> Session:
+def read_session(path: str | Path, space_for: callable[[str], StyleSpace]) -> Session:
     """Parse a session log. ``space_for(backend_name)`` gives the backend's style space."""
     path = Path(path)
     try:
@@ -129,7 +129,7 @@ def read_session(path: str | Path, space_for: "callable[[str], StyleSpace]") -> 
     return Session(header, tuple(changes), end)
 
 
-def run_script(engine: "Engine", path: str | Path) -> None:
+def run_script(engine: Engine, path: str | Path) -> None:
     """Run a session script with ``engine`` (and the package's API) in its namespace.
 
     An exception in the script is printed with its traceback and the session

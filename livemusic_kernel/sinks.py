@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -200,7 +200,7 @@ class SoundcardSink(Sink):
         return f"sound card {self._device_name!r}"
 
 
-def open_sink(spec: "str | Sink", device: int | str | None, playhead: Playhead, sample_rate: int,
+def open_sink(spec: str | Sink, device: int | str | None, playhead: Playhead, sample_rate: int,
               channels: int, clock: Clock, report: Callable[[str], None]) -> Sink:
     """Open the sink ``spec`` names. The sound card falls back to the null sink,
     with a message saying why, because the music must go on without one."""

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from numbers import Real
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Union
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
@@ -111,7 +112,7 @@ class Style:
     def as_dict(self) -> dict[str, float]:
         """Coordinates by dimension name (index names for unnamed spaces)."""
         names = self._space.dimensions or tuple(str(i) for i in range(self._space.size))
-        return {name: float(value) for name, value in zip(names, self._vector)}
+        return {name: float(value) for name, value in zip(names, self._vector, strict=True)}
 
     def strongest(self, count: int = 5) -> list[tuple[str, float]]:
         """The ``count`` coordinates of largest magnitude, strongest first."""
@@ -120,39 +121,39 @@ class Style:
         return items[:count]
 
     # -- algebra --------------------------------------------------------------
-    def _check_same_space(self, other: "Style", verb: str) -> None:
+    def _check_same_space(self, other: Style, verb: str) -> None:
         if other._space != self._space:
             raise StyleSpaceError(
                 f"cannot {verb} a style of space {self._space.name!r} and one of space "
                 f"{other._space.name!r}: styles live in one backend's space. Embed the prompt "
                 f"again with the other backend (Slots re-embed automatically).")
 
-    def _with(self, vector: np.ndarray, label: str) -> "Style":
+    def _with(self, vector: np.ndarray, label: str) -> Style:
         return Style(vector, self._space, label)
 
-    def __add__(self, other: object) -> "Style":
+    def __add__(self, other: object) -> Style:
         if not isinstance(other, Style):
             return NotImplemented
         self._check_same_space(other, "add")
         return self._with(self._vector + other._vector, f"({self.label} + {other.label})")
 
-    def __sub__(self, other: object) -> "Style":
+    def __sub__(self, other: object) -> Style:
         if not isinstance(other, Style):
             return NotImplemented
         self._check_same_space(other, "subtract")
         return self._with(self._vector - other._vector, f"({self.label} - {other.label})")
 
-    def __neg__(self) -> "Style":
+    def __neg__(self) -> Style:
         return self._with(-self._vector, f"-{self.label}")
 
-    def __mul__(self, factor: object) -> "Style":
+    def __mul__(self, factor: object) -> Style:
         if not _is_real(factor):
             return NotImplemented
         return self._with(self._vector * float(factor), f"{_fmt(factor)}*{self.label}")
 
     __rmul__ = __mul__
 
-    def __truediv__(self, divisor: object) -> "Style":
+    def __truediv__(self, divisor: object) -> Style:
         if not _is_real(divisor):
             return NotImplemented
         if float(divisor) == 0.0:
@@ -182,7 +183,7 @@ class Style:
                 "label": self.label}
 
     @classmethod
-    def from_json(cls, data: Mapping, space: StyleSpace) -> "Style":
+    def from_json(cls, data: Mapping, space: StyleSpace) -> Style:
         if data.get("space") != space.name:
             raise StyleSpaceError(
                 f"the stored style belongs to space {data.get('space')!r}, not {space.name!r}")
@@ -225,8 +226,8 @@ def blend(styles: Iterable[Style], weights: Iterable[float] | None = None) -> St
     peak = max(weights)
     weights = [w / peak for w in weights]
     total = sum(weights)
-    vector = sum(w * s.vector for w, s in zip(weights, styles)) / total
-    label = " + ".join(f"{w / total:.2g}*{s.label}" for w, s in zip(weights, styles))
+    vector = sum(w * s.vector for w, s in zip(weights, styles, strict=True)) / total
+    label = " + ".join(f"{w / total:.2g}*{s.label}" for w, s in zip(weights, styles, strict=True))
     return Style(vector, first.space, label)
 
 
@@ -285,7 +286,7 @@ class Prompt:
     kind: str  # "text" or "audio"
     text: str = ""
     path: Path | None = None
-    clip: "AudioClip | None" = field(default=None, repr=False)
+    clip: AudioClip | None = field(default=None, repr=False)
     weight: float = 1.0
 
     def __post_init__(self) -> None:
@@ -294,15 +295,15 @@ class Prompt:
         _check_weight(self.weight)
 
     @classmethod
-    def of_text(cls, text: str, weight: float = 1.0) -> "Prompt":
+    def of_text(cls, text: str, weight: float = 1.0) -> Prompt:
         text = str(text).strip()
         if not text:
             raise StyleError("a text prompt cannot be empty: give a few words such as 'minimal techno'")
         return cls("text", text=text, weight=float(weight))
 
     @classmethod
-    def of_audio(cls, source: "str | Path | np.ndarray | AudioClip", weight: float = 1.0,
-                 sample_rate: int = 48000) -> "Prompt":
+    def of_audio(cls, source: str | Path | np.ndarray | AudioClip, weight: float = 1.0,
+                 sample_rate: int = 48000) -> Prompt:
         """An audio prompt from a file, an array ``(frames[, channels])`` or a clip."""
         from .audio import AudioClip
 
@@ -313,7 +314,7 @@ class Prompt:
         return cls("audio", path=Path(source).expanduser(), weight=float(weight))
 
     @classmethod
-    def of(cls, source: "PromptLike", weight: float | None = None) -> "Prompt":
+    def of(cls, source: PromptLike, weight: float | None = None) -> Prompt:
         """Coerce ``source`` to a prompt; ``weight`` overrides the prompt's own."""
         if isinstance(source, Prompt):
             return source if weight is None else replace(source, weight=float(weight))
@@ -331,14 +332,14 @@ class Prompt:
             return cls.of_text(source, w)
         return cls.of_audio(source, w)
 
-    def __mul__(self, factor: object) -> "Prompt":
+    def __mul__(self, factor: object) -> Prompt:
         if not _is_real(factor):
             return NotImplemented
         return replace(self, weight=self.weight * float(factor))
 
     __rmul__ = __mul__
 
-    def load(self) -> "AudioClip":
+    def load(self) -> AudioClip:
         """The audio of an audio prompt, read from its file if it has one."""
         from .audio import load_audio
 
@@ -357,7 +358,7 @@ class Prompt:
                 "sample_rate": self.clip.sample_rate, "weight": self.weight}
 
     @classmethod
-    def from_description(cls, data: Mapping) -> "Prompt | None":
+    def from_description(cls, data: Mapping) -> Prompt | None:
         """The prompt a :meth:`describe` dict stands for; ``None`` for in-memory
         audio, which a log cannot hold (replay uses the logged style instead)."""
         if data.get("kind") == "text":
@@ -428,15 +429,15 @@ class Slots(Mapping[str, Slot]):
                           for slot in self._slots.values())
         return f"Slots({inner})"
 
-    def with_slot(self, slot: Slot) -> "Slots":
+    def with_slot(self, slot: Slot) -> Slots:
         slots = dict(self._slots)
         slots[slot.name] = slot
         return Slots(slots.values())
 
-    def with_weight(self, name: str, weight: float) -> "Slots":
+    def with_weight(self, name: str, weight: float) -> Slots:
         return self.with_slot(replace(self[name], weight=_check_weight(weight)))
 
-    def without(self, name: str) -> "Slots":
+    def without(self, name: str) -> Slots:
         self[name]  # raises a KeyError that lists the slots
         return Slots(slot for key, slot in self._slots.items() if key != name)
 
@@ -447,7 +448,7 @@ class Slots(Mapping[str, Slot]):
             return None
         return blend([slot.style for slot in live], [slot.weight for slot in live])
 
-    def reembed(self, backend: "Backend") -> "Slots":
+    def reembed(self, backend: Backend) -> Slots:
         """The same slots embedded in ``backend``'s space.
 
         Raises :class:`StyleSpaceError` for a slot that holds a bare style of

@@ -90,7 +90,7 @@ class TempoMap:
         """The first sample at or after the beat's exact time: where it is heard."""
         return math.ceil(self.exact_sample_of(beat))
 
-    def with_tempo(self, bpm: Real, at_sample: int) -> "TempoMap":
+    def with_tempo(self, bpm: Real, at_sample: int) -> TempoMap:
         """A new map whose tempo becomes ``bpm`` from ``at_sample`` on.
 
         Later segments are dropped: a tempo change rewrites the future.

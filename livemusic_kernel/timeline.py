@@ -37,7 +37,7 @@ class ControlState:
     controls: Controls
     tempo: TempoMap
 
-    def with_slots(self, slots: Slots) -> "ControlState":
+    def with_slots(self, slots: Slots) -> ControlState:
         return replace(self, slots=slots, controls=replace(self.controls, style=slots.style()))
 
 
@@ -76,7 +76,7 @@ class SetSlot(Change):
         return self.slot.describe()
 
     @classmethod
-    def from_json(cls, data, space: StyleSpace) -> "SetSlot":
+    def from_json(cls, data, space: StyleSpace) -> SetSlot:
         prompt = None if data["prompt"] is None else Prompt.from_description(data["prompt"])
         if data["prompt"] is not None and prompt is None:
             # In-memory audio cannot be logged; the logged style stands in for it.
@@ -140,7 +140,7 @@ class SetStyle(Change):
         return {"style": self.style.to_json()}
 
     @classmethod
-    def from_json(cls, data, space) -> "SetStyle":
+    def from_json(cls, data, space) -> SetStyle:
         return cls(Style.from_json(data["style"], space))
 
 
@@ -181,7 +181,7 @@ class SetParams(Change):
         return dict(self.values)
 
     @classmethod
-    def from_json(cls, data, space) -> "SetParams":
+    def from_json(cls, data, space) -> SetParams:
         return cls(tuple((name, check_param(name, value)) for name, value in data.items()))
 
 
@@ -199,7 +199,7 @@ class SetTempo(Change):
         return {"bpm": str(self.bpm)}
 
     @classmethod
-    def from_json(cls, data, space) -> "SetTempo":
+    def from_json(cls, data, space) -> SetTempo:
         return cls(check_bpm(data["bpm"]))
 
 
@@ -223,7 +223,7 @@ class SetBackend(Change):
     fading out and in, and embeds every slot's prompt again in the new space."""
 
     kind: ClassVar[str] = "set_backend"
-    backend: "Backend"
+    backend: Backend
     options: tuple[tuple[str, Any], ...] = ()
     #: Prompt embeddings made on the caller's thread, so the worker rarely has to embed.
     embedded: dict = field(default_factory=dict, compare=False, repr=False)
@@ -235,7 +235,7 @@ class SetBackend(Change):
         return {"name": self.backend.name, "options": dict(self.options)}
 
     @classmethod
-    def from_json(cls, data, space) -> "SetBackend":
+    def from_json(cls, data, space) -> SetBackend:
         from .models import get_backend
 
         return cls(get_backend(data["name"], **data.get("options", {})), tuple(data.get("options", {}).items()))

@@ -4,11 +4,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 from conftest import onsets
+
 from livemusic_kernel.audio import AudioClip
 from livemusic_kernel.models.base import BlockRequest, Controls
-from livemusic_kernel.models.click import ClickBackend
 
 
 def render(backend, controls, frames, block):

@@ -8,10 +8,19 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 from conftest import FlakyClick, SteppedDC, first_difference, onsets
-from livemusic_kernel import (Engine, EngineError, NullSink, OfflineClock, Style, StyleSpace,
-                              StyleSpaceError, read_wav, render_session)
+
+from livemusic_kernel import (
+    Engine,
+    EngineError,
+    NullSink,
+    OfflineClock,
+    Style,
+    StyleSpace,
+    StyleSpaceError,
+    read_wav,
+    render_session,
+)
 from livemusic_kernel.models.click import ClickBackend
 
 RATE = 48000

@@ -7,8 +7,16 @@ import pytest
 from livemusic_kernel.errors import SessionError
 from livemusic_kernel.models.click import CLICK_SPACE
 from livemusic_kernel.tempo import TempoMap
-from livemusic_kernel.timeline import (ClearSlots, Event, SetMeter, SetParams, SetTempo, Timeline,
-                                       change_from_json, check_param)
+from livemusic_kernel.timeline import (
+    ClearSlots,
+    Event,
+    SetMeter,
+    SetParams,
+    SetTempo,
+    Timeline,
+    change_from_json,
+    check_param,
+)
 
 TEMPO = TempoMap(120, 48000)
 

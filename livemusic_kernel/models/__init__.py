@@ -28,7 +28,7 @@ def available_backends() -> list[str]:
     return sorted(BACKENDS)
 
 
-def get_backend(backend: "str | Backend | None" = None, **options) -> Backend:
+def get_backend(backend: str | Backend | None = None, **options) -> Backend:
     """A backend instance from its registry name (or the instance itself)."""
     if isinstance(backend, Backend):
         if options:

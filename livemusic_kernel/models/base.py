@@ -111,7 +111,7 @@ class Backend(ABC):
     def default_style(self) -> Style:
         """The style used while no prompt has weight."""
 
-    def embed(self, source: "Prompt | str | Path | np.ndarray | AudioClip") -> Style:
+    def embed(self, source: Prompt | str | Path | np.ndarray | AudioClip) -> Style:
         """Embed text or audio: a :class:`Prompt`, a string, a path, an array or a clip."""
         prompt = Prompt.of(source)
         if prompt.kind == "text":

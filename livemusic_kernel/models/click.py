@@ -99,7 +99,7 @@ class ClickBackend(Backend):
         if pitch is None:
             words = phrase.split() or [phrase]
             exact = [self._exact_pitch(w) for w in words]
-            pitch = float(np.mean([p if p is not None else _word_pitch(w) for p, w in zip(exact, words)]))
+            pitch = float(np.mean([p if p is not None else _word_pitch(w) for p, w in zip(exact, words, strict=True)]))
         return replace_pitch(self.default_style(), pitch, text)
 
     @staticmethod
