@@ -47,7 +47,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from numbers import Real
 from pathlib import Path
@@ -66,6 +66,10 @@ from .sinks import SINKS, Playhead, Sink, open_sink
 from .style import Prompt, PromptLike, Slot, Slots, Style
 from .tempo import TempoMap, check_bpm, to_fraction
 from .timeline import (
+    CURVES,
+    RAMP_TARGETS,
+    Automate,
+    Automation,
     Change,
     ClearSlot,
     ClearSlots,
@@ -75,6 +79,7 @@ from .timeline import (
     SetMeter,
     SetParams,
     SetSlot,
+    SetSlots,
     SetStyle,
     SetTempo,
     SetWeight,
@@ -156,11 +161,14 @@ class Engine:
         self._sink_spec = sink
         self._device = device
         self._clock = clock or (LiveClock() if sink is not None else OfflineClock())
+        self._clock._attach(self)
+        #: Per thread: the beat of the clock callback running on it, where its changes land.
+        self._context = threading.local()
         bpm = check_bpm(bpm)
         params = {name: check_param(name, value) for name, value in
                   (("temperature", temperature), ("top_k", top_k), ("guidance", guidance), ("seed", seed))}
         self._state = ControlState(Slots(), Controls(bpm=bpm, beats_per_bar=beats_per_bar, **params),
-                                   TempoMap(bpm, self.sample_rate))
+                                   TempoMap(bpm, self.sample_rate), neutral=self._backend.default_style())
         self._initial = {"bpm": str(bpm), "beats_per_bar": beats_per_bar, **params}
 
         # Worker-owned streaming state.
@@ -178,8 +186,8 @@ class Engine:
         self._carry = np.zeros((0, self.channels), dtype=np.float32)  # offline surplus
         self._script_sample = 0       # offline: where "now" is for a session script
         self._script_tempo = self._state.tempo
-        self._posted_slots: set[str] = set()
-        self._posted_prompts: dict[str, Prompt] = {}  # the newest prompt posted per slot
+        #: The slots as the posted changes will leave them: what user threads check against.
+        self._posted = Slots()
 
         # Figures.
         self._generation = RollingStats()
@@ -277,6 +285,11 @@ class Engine:
         return max(self._script_sample, self._position)
 
     @property
+    def clock(self) -> Clock:
+        """The clock: tempo, beats and bars, and scheduling (``at``, ``every``, ``cue``, ``sequence``)."""
+        return self._clock
+
+    @property
     def sink(self) -> Sink | None:
         """The sink playing now (after a fallback, the one actually used), or None."""
         return self._sink
@@ -325,6 +338,8 @@ class Engine:
             beat = to_fraction(at_beat)
             if beat < 0:
                 raise ValueError(f"at_beat is a beat position >= 0, got {at_beat!r}")
+        if at_sample is None and beat is None:
+            beat = getattr(self._context, "beat", None)  # inside a clock callback: its beat
         if at_sample is None and beat is None and not self.running:
             at_sample = self.horizon  # offline "now" is the script's time, not the render position
         event = Event(next(self._seq), change, at_sample, beat, self._clock.now())
@@ -346,30 +361,33 @@ class Engine:
         else:
             symbolic = Prompt.of(prompt, weight)
             entry = Slot(slot, self._posted_backend.embed(symbolic), symbolic.weight, symbolic)
-            self._posted_prompts[slot] = symbolic
-        self._posted_slots.add(slot)
+        self._posted = self._posted.with_slot(entry)
         return self._post(SetSlot(entry), at_sample, at_beat)
 
     def set_style(self, style: Style, *, at_sample: int | None = None,
                   at_beat: Real | None = None) -> EventHandle:
         """Replace every slot with one bare style (for embedding arithmetic)."""
         self._check_space(style)
-        self._posted_slots = {SetStyle.SLOT}
+        self._posted = Slots([Slot(SetStyle.SLOT, style)])
         return self._post(SetStyle(style), at_sample, at_beat)
 
     def set_weight(self, slot: str, weight: float, *, at_sample: int | None = None,
                    at_beat: Real | None = None) -> EventHandle:
         self._check_slot_known(slot)
-        return self._post(SetWeight(slot, _weight(weight)), at_sample, at_beat)
+        weight = _weight(weight)
+        if slot in self._posted:
+            self._posted = self._posted.with_weight(slot, weight)
+        return self._post(SetWeight(slot, weight), at_sample, at_beat)
 
     def clear_prompt(self, slot: str, *, at_sample: int | None = None,
                      at_beat: Real | None = None) -> EventHandle:
         self._check_slot_known(slot)
-        self._posted_slots.discard(slot)
+        if slot in self._posted:
+            self._posted = self._posted.without(slot)
         return self._post(ClearSlot(slot), at_sample, at_beat)
 
     def clear_prompts(self, *, at_sample: int | None = None, at_beat: Real | None = None) -> EventHandle:
-        self._posted_slots.clear()
+        self._posted = Slots()
         return self._post(ClearSlots(), at_sample, at_beat)
 
     def set(self, *, at_sample: int | None = None, at_beat: Real | None = None,
@@ -380,15 +398,69 @@ class Engine:
         values = tuple((name, check_param(name, value)) for name, value in controls.items())
         return self._post(SetParams(values), at_sample, at_beat)
 
-    def set_bpm(self, bpm: Real, *, at_sample: int | None = None, at_beat: Real | None = None) -> EventHandle:
+    def set_bpm(self, bpm: Real, *, at_sample: int | None = None, at_beat: Real | None = None,
+                ramp_beats: Real | None = None) -> EventHandle:
+        """Change tempo at once, or glide to ``bpm`` over ``ramp_beats`` beats
+        (linearly in time; beats stay exact throughout)."""
         bpm = check_bpm(bpm)
-        handle = self._post(SetTempo(bpm), at_sample, at_beat)
+        ramp = None if ramp_beats is None else _positive_beats(ramp_beats, "ramp_beats")
+        handle = self._post(SetTempo(bpm, ramp), at_sample, at_beat)
         if not self.running:
             when = self.horizon if at_sample is None else at_sample
             if at_beat is not None:
                 when = self._script_tempo.sample_of(at_beat)
-            self._script_tempo = self._script_tempo.with_tempo(bpm, when)
+            self._script_tempo = (self._script_tempo.with_ramp(bpm, when, ramp) if ramp
+                                  else self._script_tempo.with_tempo(bpm, when))
         return handle
+
+    def morph(self, to: Style | PromptLike | dict, *, beats: Real, curve: str = "linear",
+              steps: int | None = None, via: str = "lerp", at_sample: int | None = None,
+              at_beat: Real | None = None) -> EventHandle:
+        """Move the style from where it is to ``to`` over ``beats`` beats.
+
+        ``to`` is a :class:`Style`, a prompt (which becomes the only slot,
+        ``"main"``), or a dict ``{slot: prompt or (prompt, weight)}`` that
+        updates those slots and keeps the others. ``curve`` is one of
+        ``linear``, ``cosine``, ``exp``, ``step``; ``steps=N`` holds N equal
+        plateaus (the papers' stepwise protocol); ``via`` is ``lerp`` or
+        ``slerp``. When the morph ends, the slots are what ``to`` says.
+        """
+        beats = _positive_beats(beats, "beats")
+        curve, steps = _check_curve(curve, steps, beats)
+        if via not in ("lerp", "slerp"):
+            raise ValueError(f"unknown interpolation {via!r}; choose one of: lerp, slerp")
+        if isinstance(to, Style):
+            self._check_space(to)
+            target, then = to, SetStyle(to)
+            self._posted = Slots([Slot(SetStyle.SLOT, to)])
+        else:
+            slots = self._posted if isinstance(to, dict) else Slots()
+            entries = to.items() if isinstance(to, dict) else [("main", to)]
+            for name, value in entries:
+                prompt, weight = value if isinstance(value, tuple) else (value, None)
+                symbolic = Prompt.of(prompt, weight)
+                slots = slots.with_slot(Slot(_check_slot_name(name), self._posted_backend.embed(symbolic),
+                                             symbolic.weight, symbolic))
+            target = slots.style() or self._posted_backend.default_style()
+            then, self._posted = SetSlots(slots), slots
+        automation = Automation("style", target, beats, curve, steps, via, then)
+        return self._post(Automate(automation), at_sample, at_beat)
+
+    def ramp(self, target: str, to: float, *, beats: Real, curve: str = "linear", steps: int | None = None,
+             at_sample: int | None = None, at_beat: Real | None = None) -> EventHandle:
+        """Move a numeric control to ``to`` over ``beats`` beats: ``temperature``,
+        ``top_k``, ``guidance``, or a slot's weight as ``"weight:<slot>"``."""
+        beats = _positive_beats(beats, "beats")
+        curve, steps = _check_curve(curve, steps, beats)
+        if target.startswith("weight:"):
+            self._check_slot_known(target[len("weight:"):])
+            value = _weight(to)
+        elif target in RAMP_TARGETS:
+            value = check_param(target, to)
+        else:
+            raise ValueError(f"cannot ramp {target!r}; choose one of: {', '.join(RAMP_TARGETS)}, "
+                             f"or 'weight:<slot>'")
+        return self._post(Automate(Automation(target, value, beats, curve, steps)), at_sample, at_beat)
 
     def set_backend(self, backend: str | Backend, *, at_sample: int | None = None,
                     at_beat: Real | None = None, **options: Any) -> EventHandle:
@@ -407,10 +479,12 @@ class Engine:
             if not new.capabilities.variable_blocks and needed > self._ring.capacity:
                 raise EngineError(f"backend {new.name!r} generates {new.block_size}-frame blocks, too large "
                                   f"for the running engine's buffer: stop() the engine, switch, then start()")
-        prompts = {_prompt_key(p): p for p in self._posted_prompts.values()}
-        prompts.update({_prompt_key(s.prompt): s.prompt for s in self._state.slots.values() if s.prompt})
+        known = list(self._posted.values()) + list(self._state.slots.values())
+        prompts = {_prompt_key(slot.prompt): slot.prompt for slot in known if slot.prompt is not None}
         embedded = {key: new.embed(prompt) for key, prompt in prompts.items()}
         self._posted_backend = new
+        self._posted = Slots(Slot(slot.name, embedded[_prompt_key(slot.prompt)], slot.weight, slot.prompt)
+                             for slot in self._posted.values() if slot.prompt is not None)
         return self._post(SetBackend(new, tuple(options.items()), embedded), at_sample, at_beat)
 
     def set_meter(self, beats_per_bar: int, *, at_sample: int | None = None,
@@ -418,8 +492,8 @@ class Engine:
         return self._post(SetMeter(_check_meter(beats_per_bar)), at_sample, at_beat)
 
     def _check_slot_known(self, slot: str) -> None:
-        if slot not in self._posted_slots and slot not in self._state.slots:
-            known = ", ".join(repr(s) for s in sorted(self._posted_slots | set(self._state.slots))) or "none"
+        if slot not in self._posted and slot not in self._state.slots:
+            known = ", ".join(repr(s) for s in sorted(set(self._posted) | set(self._state.slots))) or "none"
             raise KeyError(f"no prompt slot {slot!r}; slots: {known}")
 
     def _check_space(self, style: Style) -> None:
@@ -460,8 +534,11 @@ class Engine:
             self._events += 1
             if asked is not None and asked < cursor:
                 self._late += 1
-                self._report(f"{event.change.kind} asked for sample {asked} but landed at {cursor} "
-                             f"({1000 * (cursor - asked) / self.sample_rate:.1f} ms late)", quiet=True)
+                tempo = self._state.tempo
+                self._report(f"{event.change.kind} was late: it asked for beat {float(tempo.beat_at(asked)):.3f} "
+                             f"(sample {asked}) and landed at beat {float(tempo.beat_at(cursor)):.3f}, "
+                             f"{1000 * (cursor - asked) / self.sample_rate:.1f} ms later; post changes "
+                             f"before clock.horizon to land them exactly")
             if event.sample is None and event.beat is None:
                 self._probes.append((cursor, event.posted_at))
             if self._log is not None:
@@ -501,7 +578,7 @@ class Engine:
                 slots.append(Slot(slot.name, style, slot.weight, slot.prompt))
         old, self._backend = self._backend, new
         self._backend_state = new.initial_state()
-        self._state = self._state.with_slots(Slots(slots))
+        self._state = replace(self._state.with_slots(Slots(slots)), neutral=new.default_style())
         if not new.capabilities.variable_blocks:
             self.block_size = new.block_size
         self._hold = max(self._fade, new.capabilities.overlap)
@@ -514,7 +591,10 @@ class Engine:
 
     def _step(self, start: int, frames: int) -> tuple[np.ndarray, bool]:
         backend = self._backend
-        request = BlockRequest(start, frames, self._state.tempo.beat_at(start), self._state.controls)
+        tempo, controls = self._state.tempo, self._state.controls
+        if tempo.ramping_at(start):  # backends that take one tempo per block get it sampled here
+            controls = replace(controls, bpm=tempo.bpm_at(start))
+        request = BlockRequest(start, frames, tempo.beat_at(start), controls, tempo)
         expected = (frames + backend.capabilities.overlap, self.channels)
         try:
             audio, state = backend.step(self._backend_state, request)
@@ -547,8 +627,10 @@ class Engine:
     def _generate_block(self) -> np.ndarray:
         """Generate one block and return the frames it releases (the same code live and offline)."""
         began = time.perf_counter()
-        self._drain()
         start = self._position
+        if not self._clock.live:  # offline, clock callbacks run here, before the block they fall in
+            self._clock._run_due(self._state.tempo.beat_at(start + self.block_size))
+        self._drain()
         self._apply_switches(start)
         end = start + self.block_size
         variable = self._backend.capabilities.variable_blocks
@@ -558,11 +640,17 @@ class Engine:
         cursor = start
         while cursor < end:
             self._apply_due(cursor)
+            tempo = self._state.tempo
+            if self._state.automations:
+                self._state = self._state.automate(tempo.beat_at(cursor))
             stop = end
             if variable:
-                _, at = self._timeline.next_due(self._state.tempo, cursor)
+                _, at = self._timeline.next_due(tempo, cursor)
                 if at is not None and at < end:
                     stop = at
+                boundary = self._state.next_boundary(tempo.beat_at(cursor))
+                if boundary is not None:  # a step of a morph lands on its exact sample too
+                    stop = min(stop, max(tempo.sample_of(boundary), cursor + 1))
             audio, ok = self._step(cursor, stop - cursor)
             self._join(work, offset, audio, stop - cursor, ok)
             offset += stop - cursor
@@ -711,6 +799,7 @@ class Engine:
         self._playhead.counting = True
         self._worker = threading.Thread(target=self._run, args=(lead_frames,), name="lmk-worker", daemon=True)
         self._worker.start()
+        self._clock._start(self)
         return self
 
     def _push(self, block: np.ndarray) -> None:
@@ -748,6 +837,7 @@ class Engine:
         """Stop streaming. The recorder gets everything generated; the engine can start again."""
         if not self.running:
             return
+        self._clock._stop()
         if self._sink is not None:
             self._sink.close()
             self._sink = None
@@ -792,6 +882,23 @@ def _weight(weight: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"a weight is a finite number >= 0, got {weight!r}")
     return value
+
+
+def _positive_beats(beats: Real, name: str) -> Fraction:
+    value = to_fraction(beats)
+    if value <= 0:
+        raise ValueError(f"{name} is a positive number of beats, got {beats!r}")
+    return value
+
+
+def _check_curve(curve: str, steps: int | None, beats: Fraction) -> tuple[str, int | None]:
+    if curve not in CURVES:
+        raise ValueError(f"unknown curve {curve!r}; choose one of: {', '.join(CURVES)}")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps is a whole number >= 1 (or None), got {steps!r}")
+    if curve == "step" and steps is None:
+        steps = max(1, math.floor(beats))  # one plateau per beat
+    return curve, steps
 
 
 def _check_meter(beats_per_bar: int) -> int:

@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import SessionError
 from .models.base import SAMPLING_CONTROLS, Controls
-from .style import Prompt, Slot, Slots, Style, StyleSpace
+from .style import Prompt, Slot, Slots, Style, StyleSpace, lerp, slerp
 from .tempo import TempoMap, check_bpm
 
 if TYPE_CHECKING:
     from .models.base import Backend
 
 __all__ = ["ControlState", "Change", "SetSlot", "SetWeight", "ClearSlot", "ClearSlots",
-           "SetParams", "SetStyle", "SetTempo", "SetBackend", "SetMeter", "Event", "Timeline", "change_from_json",
+           "SetParams", "SetStyle", "SetTempo", "SetBackend", "SetSlots", "Automate", "Automation",
+           "CURVES", "RAMP_TARGETS", "SetMeter", "Event", "Timeline", "change_from_json",
            "check_param"]
 
 
@@ -37,8 +38,54 @@ class ControlState:
     controls: Controls
     tempo: TempoMap
 
+    #: Morphs and ramps in progress, at most one per target.
+    automations: tuple[Automation, ...] = ()
+    #: The backend's neutral style: where a morph starts when no slot has weight.
+    neutral: Style | None = None
+
     def with_slots(self, slots: Slots) -> ControlState:
         return replace(self, slots=slots, controls=replace(self.controls, style=slots.style()))
+
+    def value_of(self, target: str) -> Any:
+        """The current value of an automation target."""
+        if target == "style":
+            return self.controls.style or self.neutral
+        if target.startswith("weight:"):
+            return self.slots[target[len("weight:"):]].weight
+        return getattr(self.controls, target)
+
+    def with_value(self, target: str, value: Any) -> ControlState:
+        if target == "style":
+            return replace(self, controls=replace(self.controls, style=value))
+        if target.startswith("weight:"):
+            slot = target[len("weight:"):]
+            if slot not in self.slots:  # cleared while its weight ramped: the ramp has nothing to move
+                return self
+            return self.with_slots(self.slots.with_weight(slot, value))
+        if target == "top_k":
+            value = int(round(value))
+        return replace(self, controls=replace(self.controls, **{target: value}))
+
+    def next_boundary(self, beat: Fraction) -> Fraction | None:
+        """The next beat at which an automation in progress jumps or ends."""
+        boundaries = [b for a in self.automations if (b := a.next_boundary(beat)) is not None]
+        return min(boundaries, default=None)
+
+    def automate(self, beat: Fraction) -> ControlState:
+        """The state with every automation evaluated at ``beat``; finished ones
+        are removed and their final change applied."""
+        state = self
+        running = []
+        for automation in self.automations:
+            value, done = automation.value_at(beat)
+            state = state.with_value(automation.target, value)
+            if done and automation.then is not None:
+                state = automation.then.apply(state, 0)
+            if not done:
+                running.append(automation)
+        if len(running) != len(self.automations):
+            state = replace(state, automations=tuple(running))
+        return state
 
 
 class Change:
@@ -144,6 +191,119 @@ class SetStyle(Change):
         return cls(Style.from_json(data["style"], space))
 
 
+@_register
+@dataclass(frozen=True)
+class SetSlots(Change):
+    """Replace every slot at once (where a morph to prompts ends)."""
+
+    kind: ClassVar[str] = "set_slots"
+    slots: Slots
+
+    def apply(self, state, sample):
+        return state.with_slots(self.slots)
+
+    def to_json(self):
+        return {"slots": [slot.describe() for slot in self.slots.values()]}
+
+    @classmethod
+    def from_json(cls, data, space) -> SetSlots:
+        return cls(Slots(SetSlot.from_json(entry, space).slot for entry in data["slots"]))
+
+
+#: Shapes of a morph or ramp, from progress 0..1 to position 0..1.
+CURVES: dict[str, Any] = {
+    "linear": lambda p: p,
+    "cosine": lambda p: 0.5 - 0.5 * math.cos(math.pi * p),
+    "exp": lambda p: (2.0 ** (8.0 * p) - 1.0) / 255.0,  # slow start, fast finish, as a fader moved by ear
+    "step": lambda p: p,  # with steps: plateaus (one per beat when steps is not given)
+}
+
+#: Numeric automation targets besides "weight:<slot>" and "style".
+RAMP_TARGETS = ("temperature", "top_k", "guidance")
+
+
+@dataclass(frozen=True)
+class Automation:
+    """A morph or a ramp: ``target`` moves from its value when the automation
+    starts to ``to`` over ``beats`` beats along ``curve``.
+
+    With ``steps=N`` the value holds N equal plateaus from the start value to
+    the target (the papers' stepwise protocol: 6 steps of 10 s over 60 s).
+    """
+
+    target: str
+    to: Any
+    beats: Fraction
+    curve: str = "linear"
+    steps: int | None = None
+    via: str = "lerp"
+    then: Change | None = None
+    start: Fraction = Fraction(0)
+    origin: Any = None
+
+    def progress(self, beat: Fraction) -> tuple[float, bool]:
+        elapsed = min(max((beat - self.start) / self.beats, Fraction(0)), Fraction(1))
+        done = elapsed >= 1
+        if self.steps:
+            # Exact arithmetic: a plateau begins on its beat's sample, never one early or late.
+            index = min(math.floor(elapsed * self.steps), self.steps - 1)
+            p = 1.0 if done or self.steps == 1 else index / (self.steps - 1)
+        else:
+            p = float(elapsed)
+        return CURVES[self.curve](p), done
+
+    def next_boundary(self, beat: Fraction) -> Fraction | None:
+        """The next beat after ``beat`` where the value jumps (a step) or the automation ends."""
+        end = self.start + self.beats
+        if beat >= end:
+            return None
+        if not self.steps:
+            return end
+        index = math.floor((beat - self.start) / self.beats * self.steps) + 1
+        return self.start + self.beats * Fraction(index, self.steps)
+
+    def value_at(self, beat: Fraction) -> tuple[Any, bool]:
+        p, done = self.progress(beat)
+        if isinstance(self.to, Style):
+            mix = slerp if self.via == "slerp" else lerp
+            return (self.to if done else mix(self.origin, self.to, p)), done
+        return self.origin + (self.to - self.origin) * p, done
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "beats": str(self.beats), "curve": self.curve, "steps": self.steps,
+                "via": self.via, "to": self.to.to_json() if isinstance(self.to, Style) else self.to,
+                "then": None if self.then is None else {"kind": self.then.kind, "data": self.then.to_json()}}
+
+
+@_register
+@dataclass(frozen=True)
+class Automate(Change):
+    """Start a morph or a ramp where this change lands."""
+
+    kind: ClassVar[str] = "automate"
+    automation: Automation
+
+    def apply(self, state, sample):
+        beat = state.tempo.beat_at(sample)
+        origin = state.value_of(self.automation.target)
+        if origin is None:
+            raise ValueError(f"nothing to morph from: {self.automation.target} has no value")
+        automation = replace(self.automation, start=beat, origin=origin)
+        others = tuple(a for a in state.automations if a.target != automation.target)
+        return replace(state, automations=others + (automation,)).automate(beat)
+
+    def to_json(self):
+        return self.automation.to_json()
+
+    @classmethod
+    def from_json(cls, data, space) -> Automate:
+        to = Style.from_json(data["to"], space) if isinstance(data["to"], dict) else data["to"]
+        then = data.get("then")
+        then = None if then is None else change_from_json(then["kind"], then["data"], space)
+        return cls(Automation(data["target"], to, Fraction(data["beats"]), data["curve"], data["steps"],
+                              data["via"], then))
+
+
 #: The sampling controls and their valid ranges.
 _PARAM_RANGES = {"temperature": (0.0, 10.0), "top_k": (1, 100_000), "guidance": (0.0, 50.0),
                  "seed": (0, 2**63 - 1)}
@@ -188,19 +348,29 @@ class SetParams(Change):
 @_register
 @dataclass(frozen=True)
 class SetTempo(Change):
+    """A new tempo, at once or (with ``ramp_beats``) gliding there over that many beats."""
+
     kind: ClassVar[str] = "set_tempo"
     bpm: Fraction
+    ramp_beats: Fraction | None = None
 
     def apply(self, state, sample):
-        return replace(state, tempo=state.tempo.with_tempo(self.bpm, sample),
-                       controls=replace(state.controls, bpm=self.bpm))
+        if self.ramp_beats:
+            tempo = state.tempo.with_ramp(self.bpm, sample, self.ramp_beats)
+        else:
+            tempo = state.tempo.with_tempo(self.bpm, sample)
+        return replace(state, tempo=tempo, controls=replace(state.controls, bpm=tempo.bpm_at(sample)))
 
     def to_json(self):
-        return {"bpm": str(self.bpm)}
+        data = {"bpm": str(self.bpm)}
+        if self.ramp_beats:
+            data["ramp_beats"] = str(self.ramp_beats)
+        return data
 
     @classmethod
     def from_json(cls, data, space) -> SetTempo:
-        return cls(check_bpm(data["bpm"]))
+        ramp = data.get("ramp_beats")
+        return cls(check_bpm(data["bpm"]), None if ramp is None else Fraction(ramp))
 
 
 @_register

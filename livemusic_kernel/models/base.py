@@ -24,6 +24,7 @@ import numpy as np
 
 from ..audio import AudioClip
 from ..style import Prompt, Style, StyleSpace
+from ..tempo import TempoMap
 
 __all__ = ["Backend", "Capabilities", "Controls", "BlockRequest", "SAMPLING_CONTROLS"]
 
@@ -83,6 +84,9 @@ class BlockRequest:
     #: The musical position (in beats since the engine started) of sample ``start``.
     beat: Fraction
     controls: Controls
+    #: The tempo map in force, for backends that place events on beats inside a
+    #: block, even while the tempo ramps (``controls.bpm`` is its value at ``start``).
+    tempo: TempoMap | None = None
 
 
 class Backend(ABC):

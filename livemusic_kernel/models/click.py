@@ -39,6 +39,7 @@ import numpy as np
 
 from ..audio import AudioClip
 from ..style import Style, StyleSpace
+from ..tempo import Segment, TempoMap
 from .base import Backend, BlockRequest, Capabilities
 
 __all__ = ["ClickBackend", "ClickState", "CLICK_SPACE"]
@@ -67,7 +68,8 @@ def _word_pitch(word: str) -> float:
 class ClickState:
     """The click now sounding, if any (all positions in absolute samples)."""
 
-    onset: Fraction | None = None  # the beat's exact time
+    onset: Fraction | float | None = None  # the beat's exact time
+    first: int = 0                 # the first sample at or after it, where the click starts
     beat: int = 0                  # which beat the click belongs to
     length: int = 0                # frames from the first click sample to its end
     anchor: int = 0                # sample where ``phase`` holds ...
@@ -147,7 +149,9 @@ class ClickBackend(Backend):
         level, noise = float(level), float(np.clip(noise, 0.0, 1.0))
         rate = self.sample_rate
         start, end = request.start, request.start + request.frames
-        per_beat = Fraction(60 * rate) / controls.bpm  # samples per beat, exact
+        tempo = request.tempo
+        if tempo is None:  # no map given: a steady tempo anchored at this block's beat
+            tempo = TempoMap(sample_rate=rate, _segments=(Segment(Fraction(start), request.beat, controls.bpm),))
 
         def frequency(beat: int) -> float:
             semitones = pitch + (accent if beat % controls.beats_per_bar == 0 else 0.0)
@@ -158,16 +162,16 @@ class ClickBackend(Backend):
         regions: list[tuple[int, ClickState]] = []
         if state.onset is not None:
             regions.append((start, state))
-        first = math.floor(request.beat - 1 / per_beat) + 1  # first beat whose sample is >= start
-        for beat in range(first, first + int(request.frames / per_beat) + 2):
-            onset = start + (beat - request.beat) * per_beat
-            first_sample = math.ceil(onset)
-            if first_sample >= end:
-                break
-            length = min(int(decay * rate * 7), math.floor(per_beat) - 1)
+        beat = 0 if start == 0 else math.floor(tempo.beat_at(start - 1)) + 1  # first beat heard at >= start
+        first_sample = tempo.sample_of(beat)
+        while first_sample < end:
+            onset = tempo.exact_sample_of(beat)
+            following = tempo.sample_of(beat + 1)
+            length = min(int(decay * rate * 7), following - first_sample - 1)
             freq = frequency(beat)
             phase = 2.0 * math.pi * freq * float(first_sample - onset) / rate
-            regions.append((first_sample, ClickState(onset, beat, length, first_sample, phase, freq)))
+            regions.append((first_sample, ClickState(onset, first_sample, beat, length, first_sample, phase, freq)))
+            beat, first_sample = beat + 1, following
 
         out = np.zeros((request.frames, self.channels), dtype=np.float32)
         for index, (begin, click) in enumerate(regions):
@@ -188,13 +192,12 @@ class ClickBackend(Backend):
         if not regions:
             return out, state
         last = regions[-1][1]
-        first_sample = math.ceil(last.onset)
-        sounding = first_sample + last.length > end
+        sounding = last.first + last.length > end
         return out, (last if sounding else ClickState())
 
     def _render_click(self, out: np.ndarray, begin: int, click: ClickState, decay: float,
                       level: float, noise: float, seed: int) -> None:
-        first_sample = math.ceil(click.onset)
+        first_sample = click.first
         ages = np.arange(begin - first_sample, begin - first_sample + len(out))
         audible = ages < click.length
         if not audible.any():
