@@ -148,7 +148,8 @@ class Clock(ABC):
 
     @property
     def beats_per_bar(self) -> int:
-        return self.engine.controls.beats_per_bar
+        """The newest meter set: bars given to at(), cue() and every() count in it."""
+        return self.engine.beats_per_bar
 
     @property
     def beat(self) -> Fraction:

@@ -186,8 +186,9 @@ class Engine:
         self._carry = np.zeros((0, self.channels), dtype=np.float32)  # offline surplus
         self._script_sample = 0       # offline: where "now" is for a session script
         self._script_tempo = self._state.tempo
-        #: The slots as the posted changes will leave them: what user threads check against.
+        #: The slots and meter as the posted changes will leave them: what user threads check against.
         self._posted = Slots()
+        self._posted_meter = beats_per_bar
 
         # Figures.
         self._generation = RollingStats()
@@ -260,7 +261,13 @@ class Engine:
 
     @property
     def bpm(self) -> float:
-        return float(self._state.controls.bpm)
+        """The tempo at the sample being heard now (it moves during a ramp)."""
+        return float(self._state.tempo.bpm_at(self.played))
+
+    @property
+    def beats_per_bar(self) -> int:
+        """The newest meter set (bars in clock scheduling count in it)."""
+        return self._posted_meter
 
     @property
     def position(self) -> int:
@@ -489,7 +496,8 @@ class Engine:
 
     def set_meter(self, beats_per_bar: int, *, at_sample: int | None = None,
                   at_beat: Real | None = None) -> EventHandle:
-        return self._post(SetMeter(_check_meter(beats_per_bar)), at_sample, at_beat)
+        self._posted_meter = _check_meter(beats_per_bar)
+        return self._post(SetMeter(self._posted_meter), at_sample, at_beat)
 
     def _check_slot_known(self, slot: str) -> None:
         if slot not in self._posted and slot not in self._state.slots:
