@@ -141,3 +141,83 @@ def soak(seconds: float, config: str = "default", backend: str = "click", busy: 
         if hog is not None:
             hog.kill()
             hog.wait()
+
+
+# -- landing on the beat (the clock issue) --------------------------------------------------
+
+@dataclass(frozen=True)
+class TempoPlan:
+    """A tempo plan with a closed form, independent of TempoMap: ``bpm`` until
+    ``ramp_at`` (a beat), then a linear-in-time glide to ``ramp_to`` over ``ramp_beats``."""
+
+    bpm: float
+    ramp_to: float | None = None
+    ramp_at: float = 0.0
+    ramp_beats: float = 0.0
+
+    def seconds_at(self, beat: float) -> float:
+        if self.ramp_to is None or beat <= self.ramp_at:
+            return beat * 60 / self.bpm
+        start = self.ramp_at * 60 / self.bpm
+        duration = 120 * self.ramp_beats / (self.bpm + self.ramp_to)
+        if beat >= self.ramp_at + self.ramp_beats:
+            return start + duration + (beat - self.ramp_at - self.ramp_beats) * 60 / self.ramp_to
+        slope = (self.ramp_to - self.bpm) / duration
+        work = (beat - self.ramp_at) * 60
+        return start + 2 * work / (self.bpm + (self.bpm ** 2 + 2 * slope * work) ** 0.5)
+
+    def label(self) -> str:
+        if self.ramp_to is None:
+            return f"{self.bpm:g} BPM"
+        return f"{self.bpm:g}->{self.ramp_to:g} BPM ramp"
+
+
+def schedule_landing_marks(engine: Engine, plan: TempoPlan, beats: int, seed: int = 3) -> list[tuple[str, float]]:
+    """Through the clock, on every beat: a cut to silence at a random point in
+    the beat and a restore on the next beat. Returns (kind, beat) for each mark."""
+    from fractions import Fraction
+
+    from .models.click import ClickBackend
+
+    click = ClickBackend()
+    sounding, silent = click.style_for(decay=0.2), click.style_for(decay=0.2, level=0.0)
+    rng = random.Random(seed)
+    cuts = [Fraction(rng.randint(100, 800), 1000) for _ in range(beats)]
+    marks = []
+    for k in range(beats):
+        marks += [("cut", k + float(cuts[k])), ("restore", k + 1)]
+    engine.set_style(sounding)
+    if plan.ramp_to is not None:
+        engine.set_bpm(plan.ramp_to, at_beat=plan.ramp_at, ramp_beats=plan.ramp_beats)
+
+    def on_beat(beat):
+        k = int(beat)
+        if k < beats:
+            engine.set_style(silent, at_beat=beat + cuts[k])
+            engine.set_style(sounding, at_beat=beat + 1)
+
+    engine.clock.every(1, on_beat, start=0)
+    return marks
+
+
+def landing_errors(audio, plan: TempoPlan, marks, rate: int = 48000) -> list[int]:
+    """Observed minus expected sample for every mark found in ``audio``."""
+    import math
+
+    import numpy as np
+
+    mono = audio[:, 0]
+    errors = []
+    for kind, beat in marks:
+        expected = math.ceil(plan.seconds_at(beat) * rate - 1e-6)
+        if expected + rate // 10 >= len(mono):
+            break
+        window = mono[max(expected - 200, 0):expected + 200]
+        offset = max(expected - 200, 0)
+        if kind == "cut":  # the first exact zero after sound
+            zero = np.flatnonzero((window == 0) & (np.roll(window, 1) != 0))
+        else:              # the first sound after silence
+            zero = np.flatnonzero((window != 0) & (np.roll(window, 1) == 0))
+        zero = zero[zero > 0]
+        errors.append(int(offset + zero[0] - expected) if len(zero) else 10**9)
+    return errors

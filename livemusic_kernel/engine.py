@@ -800,6 +800,9 @@ class Engine:
             self._release(self._carry)
             self._ring.write(self._carry)
             self._carry = self._carry[:0]
+        # Callbacks for the opening beats run now, before the priming blocks that hold them.
+        primed = self._position + lead_frames + 2 * self.block_size
+        self._clock._run_due(self.tempo.beat_at(primed + int(getattr(self._clock, "lookahead", 0) * self.sample_rate)))
         while self._ring.fill < lead_frames:  # prime the ring so playback starts full
             self._push(self._generate_block())
         self._sink = open_sink(self._sink_spec, self._device, self._playhead, self.sample_rate,

@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 from conftest import first_difference, onsets
+
 from livemusic_kernel import Engine, lerp, read_wav, render_session
 from livemusic_kernel.clock import Clock, LiveClock, OfflineClock, parse_quant
 from livemusic_kernel.models.click import ClickBackend

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,8 @@ TIMEOUT = 180  # a guard against hangs only
 EXPECTED_SECONDS = {
     "quick_render.py": 8.0,
     "session_script.py": 31.0,
+    # 16 bars at 120 BPM, 8 bars gliding to 132 (120*32/252 s), 8 bars at 132.
+    "piece_32_bars.py": 32.0 + 120 * 32 / 252 + 32 * 60 / 132,
 }
 
 
@@ -60,7 +63,7 @@ def assert_valid_audio(path: Path, seconds: float) -> None:
     audio, rate = read_wav(path)
     assert rate == RATE
     assert audio.ndim == 2 and audio.shape[1] == 2
-    assert len(audio) == round(seconds * RATE)
+    assert len(audio) == math.ceil(seconds * RATE - 1e-6)  # a render ends on the first sample at or after its last beat
     assert np.isfinite(audio).all()
     assert np.abs(audio).max() > 0.01
 
@@ -102,3 +105,21 @@ def test_session_script_plays_live(tmp_path, example):
     audio, rate = read_wav(tmp_path / "r.wav")
     assert rate == RATE and audio.shape[1] == 2 and len(audio) > 0
     assert np.isfinite(audio).all() and np.abs(audio).max() > 0.01
+
+
+def test_the_notebook_runs_cell_by_cell_and_renders_the_same_piece(tmp_path):
+    """The notebook's code cells, run in order as Jupyter would, render what the script renders."""
+    import json
+
+    from livemusic_kernel import read_wav
+
+    notebook = json.loads((EXAMPLES_DIR / "piece_32_bars.ipynb").read_text())
+    namespace: dict = {}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            exec(compile("".join(cell["source"]), "piece_32_bars.ipynb", "exec"), namespace)
+    audio = namespace["audio"]
+    out = tmp_path / "script.wav"
+    result = run([LMK, "render", "--script", EXAMPLES_DIR / "piece_32_bars.py", "--out", out], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(audio, read_wav(out)[0])
