@@ -58,6 +58,7 @@ import numpy as np
 from ._ring import Ring
 from .clock import Clock, LiveClock, OfflineClock
 from .errors import BackendError, EngineError
+from .follow import TempoEstimate, TempoFollower
 from .metrics import Figures, RollingStats
 from .models import Backend, BlockRequest, Controls, get_backend
 from .recorder import WavRecorder
@@ -88,6 +89,10 @@ from .timeline import (
 )
 
 __all__ = ["Engine", "EventHandle", "LATENCY_PRESETS"]
+
+#: Seconds of audio between tempo estimates, and the confidence needed to act on one.
+FOLLOW_EVERY = 2
+FOLLOW_CONFIDENCE = 0.3
 
 #: ``latency=`` presets: engine block size (frames, for backends that accept
 #: any size) and lead (seconds of audio kept ready ahead of playback).
@@ -130,7 +135,7 @@ class Engine:
                  sink: str | Sink | None = "auto", device: int | str | None = None,
                  record: str | Path | None = None, record_subtype: str = "float32",
                  log: str | Path | None = None, clock: Clock | None = None, fade: float = 0.005,
-                 quiet: bool = False, **backend_options: Any):
+                 follow_tempo: bool | None = None, quiet: bool = False, **backend_options: Any):
         self._backend = get_backend(backend, **backend_options)
         #: The backend the newest posted change speaks to: prompts posted after
         #: set_backend() embed for the new model even before the switch lands.
@@ -189,6 +194,14 @@ class Engine:
         #: The slots and meter as the posted changes will leave them: what user threads check against.
         self._posted = Slots()
         self._posted_meter = beats_per_bar
+
+        # Following the model's tempo, for models that do not follow ours.
+        if follow_tempo is None:
+            follow_tempo = not self._backend.capabilities.tempo_lock
+        self._follower = TempoFollower(self.sample_rate) if follow_tempo else None
+        self._follow_at = FOLLOW_EVERY * self.sample_rate
+        #: The newest tempo estimate from the model's audio (None when not following).
+        self.tempo_estimate: TempoEstimate | None = None
 
         # Figures.
         self._generation = RollingStats()
@@ -644,7 +657,7 @@ class Engine:
         variable = self._backend.capabilities.variable_blocks
         work = np.empty((len(self._tail) + self.block_size, self.channels), dtype=np.float32)
         work[:len(self._tail)] = self._tail
-        offset = len(self._tail)
+        offset = fresh = len(self._tail)
         cursor = start
         while cursor < end:
             self._apply_due(cursor)
@@ -664,11 +677,35 @@ class Engine:
             offset += stop - cursor
             cursor = stop
         self._position = end
+        if self._follower is not None:
+            self._follow(work[fresh:], start, end)
         release = len(work) - self._hold
         self._tail = work[release:].copy()
         self._blocks += 1
         self._generation.add(1000 * (time.perf_counter() - began))
         return work[:release]
+
+    def _follow(self, audio: np.ndarray, start: int, end: int) -> None:
+        """Listen to the model; every few seconds, re-align the tempo map to its beat."""
+        self._follower.feed(audio, start)
+        if end < self._follow_at:
+            return
+        self._follow_at = end + FOLLOW_EVERY * self.sample_rate
+        estimate = self._follower.estimate()
+        if estimate is None:
+            return
+        self.tempo_estimate = estimate
+        if estimate.confidence < FOLLOW_CONFIDENCE:
+            return
+        tempo = self._state.tempo
+        bpm = to_fraction(round(estimate.bpm, 2))
+        # Keep counting beats as before; move only the fraction that puts them on the model's beat.
+        beat = round(tempo.beat_at(estimate.beat_sample)) + (end - estimate.beat_sample) * bpm / (60 * self.sample_rate)
+        drift = float((tempo.beat_at(end) - beat) * 60 / bpm)
+        if abs(float(bpm - tempo.bpm_at(end))) < 0.05 and abs(drift) < 0.002:
+            return
+        self._inbox.put(Event(next(self._seq), SetTempo(bpm, None, beat), end, None, self._clock.now()))
+        self._report(f"following the model: {estimate}; clock re-aligned by {1000 * drift:+.1f} ms", quiet=True)
 
     def _join(self, work: np.ndarray, offset: int, audio: np.ndarray, frames: int, ok: bool) -> None:
         """Place one step's audio at ``work[offset:]``: crossfade the backend's

@@ -40,7 +40,8 @@ def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32"
                         beats_per_bar=header["beats_per_bar"], seed=header["seed"],
                         temperature=header["temperature"], top_k=header["top_k"],
                         guidance=header["guidance"], block_size=header["block_size"],
-                        fade=header["fade"] / header["sample_rate"], quiet=True)
+                        fade=header["fade"] / header["sample_rate"], follow_tempo=False, quiet=True)
+        # follow_tempo=False: the log already holds every re-alignment the follower made.
     except KeyError as error:
         raise SessionError(f"{log}: the session header lacks {error}") from None
     total = session.length if frames is None else int(frames)

@@ -115,12 +115,15 @@ class TempoMap:
             sample += 1
         return sample
 
-    def with_tempo(self, bpm: Real, at_sample: int) -> TempoMap:
+    def with_tempo(self, bpm: Real, at_sample: int, beat: Real | None = None) -> TempoMap:
         """A new map whose tempo becomes ``bpm`` from ``at_sample`` on.
 
-        Later segments are dropped: a tempo change rewrites the future.
+        Later segments are dropped: a tempo change rewrites the future. With
+        ``beat``, the musical position at ``at_sample`` is set too (a phase
+        re-alignment, as when following a model's own beat).
         """
-        return self._with(Segment(Fraction(at_sample), self.beat_at(at_sample), check_bpm(bpm)))
+        position = self.beat_at(at_sample) if beat is None else to_fraction(beat)
+        return self._with(Segment(Fraction(at_sample), position, check_bpm(bpm)))
 
     def with_ramp(self, bpm: Real, at_sample: int, beats: Real) -> TempoMap:
         """A new map whose tempo glides from its value at ``at_sample`` to ``bpm``

@@ -353,24 +353,29 @@ class SetTempo(Change):
     kind: ClassVar[str] = "set_tempo"
     bpm: Fraction
     ramp_beats: Fraction | None = None
+    #: Where the beat is at this sample (a phase re-alignment); None keeps it continuous.
+    beat: Fraction | None = None
 
     def apply(self, state, sample):
         if self.ramp_beats:
             tempo = state.tempo.with_ramp(self.bpm, sample, self.ramp_beats)
         else:
-            tempo = state.tempo.with_tempo(self.bpm, sample)
+            tempo = state.tempo.with_tempo(self.bpm, sample, self.beat)
         return replace(state, tempo=tempo, controls=replace(state.controls, bpm=tempo.bpm_at(sample)))
 
     def to_json(self):
         data = {"bpm": str(self.bpm)}
         if self.ramp_beats:
             data["ramp_beats"] = str(self.ramp_beats)
+        if self.beat is not None:
+            data["beat"] = str(self.beat)
         return data
 
     @classmethod
     def from_json(cls, data, space) -> SetTempo:
-        ramp = data.get("ramp_beats")
-        return cls(check_bpm(data["bpm"]), None if ramp is None else Fraction(ramp))
+        ramp, beat = data.get("ramp_beats"), data.get("beat")
+        return cls(check_bpm(data["bpm"]), None if ramp is None else Fraction(ramp),
+                   None if beat is None else Fraction(beat))
 
 
 @_register

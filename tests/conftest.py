@@ -78,3 +78,25 @@ class SteppedDC(Backend):
 @pytest.fixture
 def click():
     return ClickBackend()
+
+
+class FreeClick(ClickBackend):
+    """A click model that ignores the engine's tempo and keeps its own, like a
+    model without tempo lock (Magenta RT): the engine has to follow it."""
+
+    name = "free-click"
+    capabilities = Capabilities(tempo_lock=False, variable_blocks=True, sampling=frozenset({"seed"}))
+
+    def __init__(self, bpm: float = 97.0, offset: int = 7000):
+        from fractions import Fraction
+
+        from livemusic_kernel.tempo import Segment, TempoMap
+
+        # Beat 0 falls `offset` samples in: out of phase with the engine's own grid.
+        self.own = TempoMap(sample_rate=48000, _segments=(
+            Segment(Fraction(offset), Fraction(0), Fraction(str(bpm))),))
+
+    def step(self, state, request):
+        from dataclasses import replace
+
+        return super().step(state, replace(request, tempo=self.own, beat=self.own.beat_at(request.start)))
