@@ -221,3 +221,40 @@ def landing_errors(audio, plan: TempoPlan, marks, rate: int = 48000) -> list[int
         zero = zero[zero > 0]
         errors.append(int(offset + zero[0] - expected) if len(zero) else 10**9)
     return errors
+
+
+# -- following the model's tempo ---------------------------------------------------------------
+
+def drum_loop(bpm: float, seconds: float, seed: int = 0, rate: int = 48000):
+    """A synthetic drum loop that no part of the engine made: kick on 1 and 3,
+    snare on 2 and 4, closed hats on every eighth, over a little noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = rng.normal(0, 0.003, int(seconds * rate))
+    beat = 60 / bpm
+    t = np.arange(int(0.25 * rate)) / rate
+    kick = np.sin(2 * np.pi * (50 + 100 * np.exp(-t * 30)) * t) * np.exp(-t * 12)
+    snare = rng.normal(0, 1, len(t)) * np.exp(-t * 25) * 0.6
+    hat = rng.normal(0, 1, len(t)) * np.exp(-t * 120) * 0.25
+    for eighth in range(int(seconds / beat * 2)):
+        at = int(eighth * beat / 2 * rate)
+        sounds = [hat] + ([kick] if eighth % 4 == 0 else []) + ([snare] if eighth % 4 == 2 else [])
+        for sound in sounds:
+            n = min(len(sound), len(out) - at)
+            if n > 0:
+                out[at:at + n] += sound[:n]
+    return out.astype(np.float32)
+
+
+def follow_estimate(audio, seconds: float = 8.0, rate: int = 48000):
+    """Feed ``seconds`` of audio block by block, as the engine does; return
+    (refined estimate, plain autocorrelation BPM)."""
+    from .follow import TempoFollower
+
+    follower = TempoFollower(rate)
+    audio = audio[:int(seconds * rate)]
+    for start in range(0, len(audio), 1920):
+        follower.feed(audio[start:start + 1920], start)
+    envelope = follower._envelope[-min(follower._frames, len(follower._envelope)):]
+    return follower.estimate(), follower._coarse_bpm(envelope - envelope.mean())

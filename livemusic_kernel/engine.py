@@ -647,10 +647,10 @@ class Engine:
 
     def _generate_block(self) -> np.ndarray:
         """Generate one block and return the frames it releases (the same code live and offline)."""
-        began = time.perf_counter()
         start = self._position
         if not self._clock.live:  # offline, clock callbacks run here, before the block they fall in
             self._clock._run_due(self._state.tempo.beat_at(start + self.block_size))
+        began = time.perf_counter()  # generation time: what the model and the engine cost, not callbacks
         self._drain()
         self._apply_switches(start)
         end = start + self.block_size

@@ -7,29 +7,10 @@ import pytest
 from conftest import FreeClick, onsets
 
 from livemusic_kernel import Engine, read_wav, render_session
+from livemusic_kernel.bench import drum_loop
 from livemusic_kernel.follow import TempoFollower
 
 RATE = 48000
-
-
-def drum_loop(bpm: float, seconds: float, seed: int = 0) -> np.ndarray:
-    """A synthetic drum loop that no part of the engine made: kick on 1 and 3,
-    snare on 2 and 4, closed hats on every eighth, with a little noise floor."""
-    rng = np.random.default_rng(seed)
-    out = rng.normal(0, 0.003, int(seconds * RATE))
-    beat = 60 / bpm
-    t = np.arange(int(0.25 * RATE)) / RATE
-    kick = np.sin(2 * np.pi * (50 + 100 * np.exp(-t * 30)) * t) * np.exp(-t * 12)
-    snare = rng.normal(0, 1, len(t)) * np.exp(-t * 25) * 0.6
-    hat = rng.normal(0, 1, len(t)) * np.exp(-t * 120) * 0.25
-    for eighth in range(int(seconds / beat * 2)):
-        at = int(eighth * beat / 2 * RATE)
-        sounds = [hat] + ([kick] if eighth % 4 == 0 else []) + ([snare] if eighth % 4 == 2 else [])
-        for sound in sounds:
-            n = min(len(sound), len(out) - at)
-            if n > 0:
-                out[at:at + n] += sound[:n]
-    return out.astype(np.float32)
 
 
 def click_render(bpm: float, seconds: float) -> np.ndarray:
