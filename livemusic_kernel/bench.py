@@ -258,3 +258,95 @@ def follow_estimate(audio, seconds: float = 8.0, rate: int = 48000):
         follower.feed(audio[start:start + 1920], start)
     envelope = follower._envelope[-min(follower._frames, len(follower._envelope)):]
     return follower.estimate(), follower._coarse_bpm(envelope - envelope.mean())
+
+
+# -- Ableton Link ------------------------------------------------------------------------------
+
+#: A second Link peer, as its own process: it prints "monotonic-time beat tempo" every 10 ms.
+LINK_PEER = r"""
+import sys, time, link
+session = link.Link(float(sys.argv[1]))
+session.enabled = True
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    now = time.monotonic()
+    state = session.captureSessionState()
+    beat = state.beatAtTime(session.clock().micros(), 4.0)
+    print(f"{now:.6f} {beat:.6f} {state.tempo():.4f} {session.numPeers()}", flush=True)
+    time.sleep(0.01)
+"""
+
+
+def private_network(command: list[str], name: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``command`` in a network namespace of our own, with only a loopback
+    that carries multicast: Link discovery then stays on this machine. Needs root."""
+    name = name or f"lmk-link-{os.getpid()}"
+    setup = [["ip", "netns", "add", name], ["ip", "-n", name, "link", "set", "lo", "up"],
+             ["ip", "-n", name, "link", "set", "lo", "multicast", "on"],
+             ["ip", "-n", name, "route", "add", "224.0.0.0/4", "dev", "lo"]]
+    try:
+        for step in setup:
+            subprocess.run(step, check=True, capture_output=True)
+        return subprocess.run(["ip", "netns", "exec", name, *command], capture_output=True, text=True)
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def link_phase(seconds: float, peer_bpm: float = 100.0, our_bpm: float = 120.0, settle: float = 3.0,
+               propose: float | None = None) -> dict:
+    """Inside a private network: a Link peer process and our engine on a LinkClock.
+
+    Returns the phase error between our heard beat and the peer's beat
+    (modulo the 4-beat quantum) after ``settle`` seconds, the tempi, and,
+    with ``propose``, whether the peer adopted the tempo we proposed.
+    """
+    import tempfile
+
+    import numpy as np
+
+    from .link import LinkClock
+
+    # A file, not a pipe: a pipe nobody reads until the end fills and stalls the peer.
+    trace = tempfile.TemporaryFile("w+")
+    peer = subprocess.Popen([sys.executable, "-c", LINK_PEER, str(peer_bpm), str(seconds + 3)],
+                            stdout=trace, text=True)
+    time.sleep(0.5)
+    clock = LinkClock(quantum=4)
+    engine = Engine("click", sink="null", quiet=True, bpm=our_bpm, clock=clock)
+    ours: list[tuple[float, float]] = []
+    try:
+        engine.start()
+        began = time.monotonic()
+        proposed = False
+        while (now := time.monotonic()) - began < seconds:
+            heard = engine._playhead.timing()
+            if heard is not None:
+                sample = heard[1] + (now - heard[0]) * engine.sample_rate
+                ours.append((now, float(engine.tempo.beat_at(sample))))
+            if propose is not None and not proposed and now - began > seconds / 2:
+                clock.set_tempo(propose)
+                proposed = True
+            time.sleep(0.01)
+        our_tempo, peers, corrections = engine.bpm, clock.peers, clock.corrections
+    finally:
+        engine.close()
+        peer.terminate()
+        peer.wait(timeout=10)
+        trace.seek(0)
+        output = trace.read()
+        trace.close()
+    rows = np.array([[float(x) for x in line.split()] for line in output.splitlines() if line.strip()])
+    times, beats, tempi = rows[:, 0], rows[:, 1], rows[:, 2]
+    ours_t, ours_b = np.array(ours).T
+    window = (ours_t > ours_t[0] + settle) & (ours_t < times[-1])
+    if propose is not None:  # only the steady first half counts for phase: a tempo change takes a lead to reach us
+        window &= ours_t < ours_t[0] + seconds / 2
+    peer_b = np.interp(ours_t[window], times, beats)
+    peer_bpm_now = np.interp(ours_t[window], times, tempi)
+    wrapped = (ours_b[window] - peer_b + 2) % 4 - 2
+    errors_ms = np.abs(wrapped) * 60 / peer_bpm_now * 1000
+    return {"samples": int(window.sum()), "seconds": float(ours_t[window][-1] - ours_t[window][0]),
+            "p50_ms": float(np.percentile(errors_ms, 50)),
+            "p95_ms": float(np.percentile(errors_ms, 95)), "max_ms": float(errors_ms.max()),
+            "peer_tempo_end": float(tempi[-1]), "our_tempo_end": our_tempo, "peers": peers,
+            "corrections": corrections}

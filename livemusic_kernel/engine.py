@@ -166,7 +166,6 @@ class Engine:
         self._sink_spec = sink
         self._device = device
         self._clock = clock or (LiveClock() if sink is not None else OfflineClock())
-        self._clock._attach(self)
         #: Per thread: the beat of the clock callback running on it, where its changes land.
         self._context = threading.local()
         bpm = check_bpm(bpm)
@@ -230,6 +229,7 @@ class Engine:
             self._recorder = WavRecorder(record, self.sample_rate, self.channels, record_subtype)
         if log:
             self._log = SessionLog(log, self._header())
+        self._clock._attach(self)  # last: a clock may read the engine as it attaches
 
     # ------------------------------------------------------------------ setup
     def _choose_block_size(self, frames: int, explicit: bool) -> int:

@@ -8,9 +8,10 @@ purpose="${1:-run}"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
-# System packages: PortAudio for the sound card; JACK gives the tests a real audio clock.
+# System packages: PortAudio for the sound card. For the tests: JACK gives a real audio clock, and
+# iproute2 a private network namespace where Ableton Link peers can meet without leaving the machine.
 packages=(libportaudio2)
-[ "$purpose" = test ] && packages+=(jackd2)
+[ "$purpose" = test ] && packages+=(jackd2 iproute2)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
