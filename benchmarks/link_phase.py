@@ -19,6 +19,8 @@ import os
 import shutil
 import sys
 
+from livemusic_kernel.bench import link_phase, private_network
+
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--seconds", type=float, default=60.0, help="how long the peers play (default: 60)")
 parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
