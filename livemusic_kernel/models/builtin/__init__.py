@@ -1,0 +1,13 @@
+"""The builtin model (in progress): its style space and text vocabulary.
+
+The descriptor space and the text embedding are here and tested; the
+generator that plays them is the rest of the builtin-model issue. The
+backend is registered once it generates.
+"""
+
+from .space import BUILTIN_SPACE, DIMENSIONS, Dimension, neutral_vector
+from .terms import Term
+from .text import TextEmbedder, UnknownTermWarning, Vocabulary, default_vocabulary, normalize
+
+__all__ = ["BUILTIN_SPACE", "DIMENSIONS", "Dimension", "neutral_vector", "Term", "TextEmbedder",
+           "UnknownTermWarning", "Vocabulary", "default_vocabulary", "normalize"]
