@@ -10,5 +10,7 @@ from .space import BUILTIN_SPACE, DIMENSIONS, Dimension, neutral_vector
 from .terms import Term
 from .text import TextEmbedder, UnknownTermWarning, Vocabulary, default_vocabulary, normalize
 
-__all__ = ["Analysis", "AudioEmbedder", "analyse", "BUILTIN_SPACE", "DIMENSIONS", "Dimension", "neutral_vector", "Term", "TextEmbedder",
-           "UnknownTermWarning", "Vocabulary", "default_vocabulary", "normalize"]
+__all__ = [
+    "Analysis", "AudioEmbedder", "analyse", "BUILTIN_SPACE", "DIMENSIONS", "Dimension", "neutral_vector", "Term",
+    "TextEmbedder", "UnknownTermWarning", "Vocabulary", "default_vocabulary", "normalize",
+]
