@@ -335,9 +335,13 @@ class LiveClock(Clock):
         while not self._wake.is_set():
             try:
                 self._run_due(engine.tempo.beat_at(engine.horizon + ahead))
+                self._tick(engine)
             except Exception as error:  # the scheduler itself must never die
                 print(f"lmk: clock scheduler error: {error}", file=sys.stderr)
             self._wake.wait(0.005)
+
+    def _tick(self, engine: Engine) -> None:
+        """Called on the scheduler thread every few milliseconds; variants keep in step here."""
 
     def _stop(self) -> None:
         self._wake.set()

@@ -18,7 +18,6 @@ asyncio-only and would need an event loop beside the engine's threads.
 
 from __future__ import annotations
 
-import sys
 import time
 from fractions import Fraction
 from numbers import Real
@@ -64,6 +63,7 @@ class LinkClock(LiveClock):
         self.sync_every = float(sync_every)
         self.tolerance = float(tolerance)
         self._link = None
+        self._next_sync = 0.0
         #: Re-alignments made so far, and the phase error (seconds) the newest one corrected.
         self.corrections = 0
         self.last_error_s = 0.0
@@ -107,18 +107,10 @@ class LinkClock(LiveClock):
         if self._link is not None:
             self._link.enabled = False
 
-    def _run(self, engine: Engine) -> None:
-        ahead = int(self.lookahead * engine.sample_rate)
-        next_sync = 0.0
-        while not self._wake.is_set():
-            try:
-                self._run_due(engine.tempo.beat_at(engine.horizon + ahead))
-                if time.monotonic() >= next_sync:
-                    next_sync = time.monotonic() + self.sync_every
-                    self._sync(engine)
-            except Exception as error:  # the scheduler itself must never die
-                print(f"lmk: Link clock error: {error}", file=sys.stderr)
-            self._wake.wait(0.005)
+    def _tick(self, engine: Engine) -> None:
+        if time.monotonic() >= self._next_sync:
+            self._next_sync = time.monotonic() + self.sync_every
+            self._sync(engine)
 
     def heard_time(self, engine: Engine, sample: int) -> float | None:
         """When ``sample`` reaches the ear, in ``time.monotonic()`` seconds (None before playback)."""

@@ -79,7 +79,7 @@ class ControlState:
         for automation in self.automations:
             value, done = automation.value_at(beat)
             state = state.with_value(automation.target, value)
-            if done and automation.then is not None:
+            if done and automation.then is not None:  # a slot change, which needs no sample
                 state = automation.then.apply(state, 0)
             if not done:
                 running.append(automation)
