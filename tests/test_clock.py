@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from fractions import Fraction
 
@@ -10,6 +11,7 @@ import pytest
 from conftest import first_difference, onsets
 
 from livemusic_kernel import Engine, lerp, read_wav, render_session
+from livemusic_kernel.bench import TempoPlan
 from livemusic_kernel.clock import Clock, LiveClock, OfflineClock, parse_quant
 from livemusic_kernel.models.click import ClickBackend
 
@@ -207,30 +209,13 @@ def test_sequence_needs_values_and_one_destination():
 
 # -- tempo ramps ---------------------------------------------------------------------------
 
-def ramp_beat_samples(bpm0, bpm1, ramp_start_beat, ramp_beats, beats, rate=48000):
-    """Where beats fall, from the closed form of a tempo rising linearly in time (independent of TempoMap)."""
-    t0 = ramp_start_beat * 60 / bpm0
-    duration = 120 * ramp_beats / (bpm0 + bpm1)
-    slope = (bpm1 - bpm0) / duration  # BPM per second
-    out = []
-    for k in beats:
-        if k <= ramp_start_beat:
-            t = k * 60 / bpm0
-        elif k <= ramp_start_beat + ramp_beats:
-            work = (k - ramp_start_beat) * 60
-            t = t0 + 2 * work / (bpm0 + np.sqrt(bpm0 ** 2 + 2 * slope * work))
-        else:
-            t = t0 + duration + (k - ramp_start_beat - ramp_beats) * 60 / bpm1
-        out.append(int(np.ceil(t * rate - 1e-6)))
-    return out
-
-
 def test_clicks_follow_a_tempo_ramp_on_the_exact_samples():
     engine = Engine("click", sink=None, quiet=True, bpm=100)
     engine.set_bpm(160, at_beat=4, ramp_beats=16)
     audio = engine.render(16.0)
     found = list(onsets(audio))
-    expected = ramp_beat_samples(100, 160, 4, 16, range(len(found)))
+    plan = TempoPlan(100, 160, 4, 16)  # a closed form, independent of TempoMap
+    expected = [math.ceil(plan.seconds_at(k) * 48000 - 1e-6) for k in range(len(found))]
     assert np.max(np.abs(np.array(found) - np.array(expected))) <= 1
     assert found == [engine.tempo.sample_of(k) for k in range(len(found))]
     assert engine.bpm == 160 and engine.clock.bpm == 160
