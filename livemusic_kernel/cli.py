@@ -59,16 +59,8 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
                        help="write a session log of every control change (for --replay)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lmk", description="livemusic-kernel: a live music model for live coders.")
-    parser.add_argument("--version", action="version", version=f"lmk {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
-
-    play = commands.add_parser("play", help="stream to the sound card (or the null sink without one)",
-                               description="Stream the model live until Ctrl-C (or --seconds).")
-    _engine_options(play)
-    out = play.add_argument_group("output")
+def _stream_options(parser: argparse.ArgumentParser) -> None:
+    out = parser.add_argument_group("output")
     out.add_argument("--sink", default="auto", choices=("auto", "soundcard", "null"),
                      help="auto: the sound card, or the null sink without one (default: auto)")
     out.add_argument("--device", help="sound card device index or name (see 'lmk devices')")
@@ -79,6 +71,32 @@ def build_parser() -> argparse.ArgumentParser:
                      help="record what plays to a WAV file (playable even after a crash)")
     out.add_argument("--status", type=float, default=1.0, metavar="SECONDS",
                      help="print the engine's figures this often; 0 for never (default: 1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lmk", description="livemusic-kernel: a live music model for live coders.")
+    parser.add_argument("--version", action="version", version=f"lmk {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    play = commands.add_parser("play", help="stream to the sound card (or the null sink without one)",
+                               description="Stream the model live until Ctrl-C (or --seconds).")
+    _engine_options(play)
+    _stream_options(play)
+
+    serve = commands.add_parser("serve", help="stream and serve the /lmk OSC address space (headless)",
+                                description="Stream the model and listen for OSC (SuperCollider, TidalCycles, "
+                                            "...) until Ctrl-C or SIGTERM. Addresses: osc/REFERENCE.md.")
+    _engine_options(serve)
+    _stream_options(serve)
+    network = serve.add_argument_group("OSC")
+    network.add_argument("--host", default="127.0.0.1",
+                         help="interface to listen on (default: 127.0.0.1; others need --allow)")
+    network.add_argument("--port", type=int, default=57130, help="UDP port (default: 57130)")
+    network.add_argument("--allow", action="append", default=[], metavar="HOST",
+                         help="a host that may send when listening beyond 127.0.0.1; repeat for more")
+    network.add_argument("--audio-folder", action="append", default=[], type=Path, metavar="DIR",
+                         help="a folder /lmk/prompt/audio may read from; repeat for more (default: none)")
 
     render = commands.add_parser("render", help="render offline to a WAV file, as fast as possible",
                                  description="Render offline: prompts, a session script, or a session log.")
@@ -171,6 +189,25 @@ def _cmd_render(args) -> int:
 
 
 def _cmd_play(args) -> int:
+    return _stream(args)
+
+
+def _cmd_serve(args) -> int:
+    from .osc import OscServer
+
+    def serve(engine):
+        server = OscServer(engine, host=args.host, port=args.port, allow=args.allow,
+                           audio_folders=args.audio_folder).start()
+        folders = ", ".join(str(f) for f in args.audio_folder) or "none"
+        print(f"lmk: listening for OSC on udp://{server.host}:{server.port} (addresses: osc/REFERENCE.md; "
+              f"audio prompts from: {folders})", file=sys.stderr, flush=True)
+        return server
+
+    return _stream(args, serve)
+
+
+def _stream(args, serve=None) -> int:
+    """Stream live until Ctrl-C, SIGTERM or --seconds; with ``serve``, also serve OSC."""
     from .session import run_script
 
     engine = _make_engine(args, sink=args.sink, device=args.device, latency=args.latency, record=args.record)
@@ -180,12 +217,14 @@ def _cmd_play(args) -> int:
         done.set()
 
     previous = {sig: signal.signal(sig, finish) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = None
     try:
         engine.start()
-        sink = engine.sink.describe()
-        print(f"lmk: playing {engine.backend.name} at {engine.bpm:g} BPM to the {sink}"
+        print(f"lmk: playing {engine.backend.name} at {engine.bpm:g} BPM to the {engine.sink.describe()}"
               + (f", recording to {args.record}" if args.record else "")
-              + ("; Ctrl-C stops" if args.seconds is None else f" for {args.seconds:g} s"), file=sys.stderr)
+              + ("; Ctrl-C stops" if args.seconds is None else f" for {args.seconds:g} s"),
+              file=sys.stderr, flush=True)
+        server = serve(engine) if serve else None
         if args.script:
             threading.Thread(target=run_script, args=(engine, args.script), daemon=True).start()
         began = time.monotonic()
@@ -201,6 +240,8 @@ def _cmd_play(args) -> int:
                       f"latency p95 {f.latency_ms.p95:6.1f} ms  underruns {f.underruns}  "
                       f"RTF {f.realtime_factor:.3f}", file=sys.stderr)
     finally:
+        if server is not None:
+            server.close()
         engine.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -266,7 +307,7 @@ def _check_inputs(args) -> None:
         raise UsageError(f"--seconds must be > 0, got {seconds:g}")
 
 
-COMMANDS = {"play": _cmd_play, "render": _cmd_render, "embed": _cmd_embed,
+COMMANDS = {"play": _cmd_play, "serve": _cmd_serve, "render": _cmd_render, "embed": _cmd_embed,
             "devices": _cmd_devices, "bench": _cmd_bench}
 
 

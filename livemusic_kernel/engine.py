@@ -145,6 +145,7 @@ class Engine:
         self._quiet = quiet
         #: The most recent messages (errors, warnings), newest last.
         self.messages: collections.deque[str] = collections.deque(maxlen=100)
+        self._message_count = 0
 
         if latency not in LATENCY_PRESETS:
             raise ValueError(f"unknown latency preset {latency!r}; choose one of: {', '.join(LATENCY_PRESETS)}")
@@ -313,6 +314,23 @@ class Engine:
     def sink(self) -> Sink | None:
         """The sink playing now (after a fallback, the one actually used), or None."""
         return self._sink
+
+    def _timing(self) -> tuple[float, int] | None:
+        """(clock time, sample) of a sample being heard, while streaming. Before the sink's
+        first pull the sample at the read position is about to be heard: now."""
+        if not self.running or self._playhead is None:
+            return None
+        return self._playhead.timing() or (self._clock.now(), self._ring.read)
+
+    def heard_time(self, sample: int) -> float | None:
+        """When ``sample`` reaches the ear, in clock time (``time.monotonic()`` live); None offline."""
+        timing = self._timing()
+        return None if timing is None else timing[0] + (sample - timing[1]) / self.sample_rate
+
+    def sample_heard_at(self, when: float) -> int | None:
+        """The sample heard at clock time ``when``; None offline."""
+        timing = self._timing()
+        return None if timing is None else timing[1] + round((when - timing[0]) * self.sample_rate)
 
     @property
     def running(self) -> bool:
@@ -746,8 +764,14 @@ class Engine:
                 self._recorder = None
         self._emitted += len(block)
 
+    @property
+    def message_count(self) -> int:
+        """Messages reported since the engine was made (``messages`` keeps the newest 100)."""
+        return self._message_count
+
     def _report(self, message: str, *, detail: str = "", quiet: bool = False) -> None:
         self.messages.append(message)
+        self._message_count += 1
         if self._log is not None:
             self._log.note(self._position, "message", message)
         if not (self._quiet or quiet):

@@ -112,17 +112,9 @@ class LinkClock(LiveClock):
             self._next_sync = time.monotonic() + self.sync_every
             self._sync(engine)
 
-    def heard_time(self, engine: Engine, sample: int) -> float | None:
-        """When ``sample`` reaches the ear, in ``time.monotonic()`` seconds (None before playback)."""
-        timing = engine._playhead.timing() if engine._playhead is not None else None
-        if timing is None:
-            return None
-        heard_at, position = timing
-        return heard_at + (sample - position) / engine.sample_rate
-
     def _sync(self, engine: Engine) -> None:
         sample = engine.horizon + 2 * engine.block_size  # not generated yet: a change can land on it
-        heard = self.heard_time(engine, sample)
+        heard = engine.heard_time(sample)
         if heard is None:
             return
         # Link counts time on its own clock (CLOCK_MONOTONIC_RAW on Linux): convert by sampling both.

@@ -76,6 +76,8 @@ ENGINE_OPTIONS = ["--prompt", "--backend", "--bpm", "--meter", "--seed", "--temp
                   "--guidance", "--script", "--log"]
 COMMAND_OPTIONS = {
     "play": ENGINE_OPTIONS + ["--sink", "--device", "--latency", "--seconds", "--record", "--status"],
+    "serve": ENGINE_OPTIONS + ["--sink", "--device", "--latency", "--seconds", "--record", "--status",
+                               "--host", "--port", "--allow", "--audio-folder"],
     "render": ENGINE_OPTIONS + ["--out", "--seconds", "--replay", "--subtype"],
     "embed": ["prompt", "--backend", "--json"],
     "devices": [],

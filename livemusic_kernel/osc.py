@@ -1,0 +1,362 @@
+"""The OSC server: the /lmk address space over UDP, for SuperCollider, TidalCycles and anything else.
+
+The addresses, their arguments and their handlers come from one source of
+truth, ``osc/address_space.json`` (the generated ``_osc_table.py`` and
+``osc/REFERENCE.md``). Every message is checked against it before anything
+happens; a message that fails for any reason (malformed packet, unknown
+address, wrong arity, wrong type, absurd value, a file outside the allowed
+folders) gets ``/lmk/error <address> <reason>`` back and a log line. Nothing
+a sender does can stop the music: handlers only post changes to the engine.
+
+Time: a bundle with a future timetag is not slept on. Its changes are posted
+at the sample that will be heard at that time (through the sink's clock), so
+they land like any scheduled change; a timetag already past lands at once.
+
+Safety: the server binds 127.0.0.1 by default. Listening on another interface
+needs an allow-list of hosts (``allow=``); packets from other hosts are
+dropped and logged. Audio-file prompts are read only from ``audio_folders``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket
+
+from ._osc_spec import Address
+from ._osc_table import ADDRESSES
+from .errors import LmkError
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["OscServer", "DEFAULT_PORT", "TABLE"]
+
+DEFAULT_PORT = 57130  # beside SuperCollider's 57110 (scsynth) and 57120 (sclang)
+TABLE: dict[str, Address] = {entry.address: entry for entry in ADDRESSES}
+_LOCAL = {"127.0.0.1", "localhost", "::1"}
+_TIDAL_IGNORED = {"cps", "cycle", "delta", "_id_", "orbit", "s", "n"}
+
+
+class _Refused(Exception):
+    """A message that cannot be carried out; the reason goes back to the sender."""
+
+
+def _message(address: str, *args: Any) -> bytes:
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build().dgram
+
+
+class OscServer:
+    """Serves the /lmk address space for one engine, on a background thread."""
+
+    def __init__(self, engine: Engine, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                 allow: Iterable[str] = (), audio_folders: Iterable[str | Path] = (),
+                 log=None) -> None:
+        self.engine = engine
+        self.allow = set(allow) | _LOCAL
+        if host not in _LOCAL and not set(allow):
+            raise ValueError(f"listening on {host!r} reaches other machines: give allow=[...] the hosts "
+                             f"that may send (or keep host='127.0.0.1')")
+        self.audio_folders = tuple(Path(folder).expanduser().resolve() for folder in audio_folders)
+        self._log = log or (lambda line: print(f"lmk osc: {line}", file=sys.stderr))
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._socket.bind((host, port))
+        except OSError as error:
+            self._socket.close()
+            raise LmkError(f"cannot listen for OSC on {host}:{port} ({error.strerror}); "
+                           f"choose another port with --port") from None
+        self._socket.settimeout(0.1)
+        self.host, self.port = self._socket.getsockname()[:2]
+        self.subscribers: set[tuple[str, int]] = set()
+        self.received = self.errors = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_beat = math.inf
+        self._seen_messages = engine.message_count
+
+    # -- running ---------------------------------------------------------------------------
+    def start(self) -> OscServer:
+        for target, name in ((self._serve, "lmk-osc"), (self._notify, "lmk-osc-notify")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        self._socket.close()
+
+    def __enter__(self) -> OscServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, sender = self._socket.recvfrom(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    return
+                continue
+            try:
+                self.handle(data, sender[:2])
+            except Exception:  # the receiving thread must never die
+                self._log("internal error:\n" + traceback.format_exc())
+
+    def _send(self, target: tuple[str, int], address: str, *args: Any) -> None:
+        try:
+            self._socket.sendto(_message(address, *args), target)
+        except OSError as error:
+            self._log(f"cannot reply to {target[0]}:{target[1]}: {error.strerror}")
+
+    def _error(self, sender: tuple[str, int], address: str, reason: str) -> None:
+        self.errors += 1
+        self._log(f"{address or '(packet)'} from {sender[0]}:{sender[1]}: {reason}")
+        self._send(sender, "/lmk/error", address, reason)
+        for subscriber in self.subscribers - {sender}:
+            self._send(subscriber, "/lmk/error", address, reason)
+
+    # -- one packet ------------------------------------------------------------------------
+    def handle(self, data: bytes, sender: tuple[str, int]) -> None:
+        """Carry out one packet from ``sender``, replying to it."""
+        self.received += 1
+        if sender[0] not in self.allow:
+            self._log(f"dropped a packet from {sender[0]}, which is not in the allow-list")
+            return
+        try:
+            messages = OscPacket(data).messages
+        except Exception as error:  # python-osc raises ParseError, and others on hostile input
+            self._error(sender, "", f"malformed OSC packet ({error})")
+            return
+        for timed in messages:
+            address = timed.message.address
+            try:
+                entry = TABLE.get(address)
+                if entry is None:
+                    near = difflib.get_close_matches(address, TABLE, n=3)
+                    hint = f"; did you mean {', '.join(near)}?" if near else "; see osc/REFERENCE.md"
+                    raise _Refused(f"unknown address{hint}")
+                values = self._bind(entry, list(timed.message.params))
+                when = self._sample_for(timed.time) if entry.timed else None
+                getattr(self, f"_on_{entry.handler}")(values, when, sender)
+            except (_Refused, ValueError, KeyError, TypeError, LmkError) as error:
+                reason = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+                self._error(sender, address, str(reason))
+            except Exception as error:
+                self._log(f"{address}: internal error\n" + traceback.format_exc())
+                self._error(sender, address, f"internal error: {type(error).__name__}: {error}")
+
+    def _bind(self, entry: Address, params: list[Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for position, arg in enumerate(entry.args):
+            if arg.kind == "*":
+                values[arg.name] = params[position:]
+                return values
+            if position >= len(params):
+                if not arg.optional:
+                    usage = " ".join(a.name for a in entry.args)
+                    raise _Refused(f"needs {arg.name} ({entry.address} {usage})")
+                values[arg.name] = arg.default
+                continue
+            values[arg.name] = _convert(arg.name, arg.kind, params[position])
+        if len(params) > len(entry.args):
+            raise _Refused(f"takes at most {len(entry.args)} arguments, got {len(params)}")
+        return values
+
+    def _sample_for(self, stamp: float) -> int | None:
+        """The sample heard at Unix time ``stamp``; None for now (or when the time is unknown)."""
+        engine = self.engine
+        ahead = stamp - time.time()
+        if ahead <= 0.001 or not engine.running or ahead > 3600:
+            return None
+        sample = engine.sample_heard_at(time.monotonic() + ahead)
+        return sample if sample is not None and sample > engine.horizon else None
+
+    # -- handlers (one per handler name in the table) -----------------------------------------------
+    def _on_play(self, values, when, sender):
+        self.engine.start()
+
+    def _on_stop(self, values, when, sender):
+        self.engine.stop()
+
+    def _on_reset(self, values, when, sender):
+        self.engine.clear_prompts(at_sample=when)
+
+    def _on_prompt(self, values, when, sender):
+        self.engine.set_prompt(values["slot"], values["text"], values["weight"], at_sample=when)
+
+    def _on_prompt_audio(self, values, when, sender):
+        path = Path(values["path"]).expanduser().resolve()
+        if not any(path.is_relative_to(folder) for folder in self.audio_folders):
+            allowed = ", ".join(str(f) for f in self.audio_folders) or "none (lmk serve --audio-folder DIR)"
+            raise _Refused(f"{path} is not in an allowed audio folder; allowed: {allowed}")
+        self.engine.set_prompt(values["slot"], str(path), values["weight"], at_sample=when)
+
+    def _on_weight(self, values, when, sender):
+        self.engine.set_weight(values["slot"], values["weight"], at_sample=when)
+
+    def _on_clear(self, values, when, sender):
+        self.engine.clear_prompt(values["slot"], at_sample=when)
+
+    def _on_blend(self, values, when, sender):
+        pairs = [values["text"], values["weight"], *values["more"]]
+        if len(pairs) % 2:
+            raise _Refused("takes text/weight pairs: /lmk/blend techno 0.7 flute 0.3")
+        prompts = [(str(pairs[i]), _convert("weight", "f", pairs[i + 1])) for i in range(0, len(pairs), 2)]
+        for text, _ in prompts:
+            self.engine.embed(text)  # a bad prompt refuses the whole blend before anything changes
+        self.engine.clear_prompts(at_sample=when)
+        for number, (text, weight) in enumerate(prompts, 1):
+            self.engine.set_prompt(f"b{number}", text, weight, at_sample=when)
+
+    def _on_morph(self, values, when, sender):
+        steps = values["steps"] or None
+        self.engine.morph({values["slot"]: values["text"]}, beats=values["beats"], curve=values["curve"],
+                          steps=steps, at_sample=when)
+
+    def _on_bpm(self, values, when, sender):
+        self.engine.set_bpm(values["bpm"], ramp_beats=values["ramp_beats"] or None, at_sample=when)
+
+    def _on_meter(self, values, when, sender):
+        self.engine.set_meter(values["beats_per_bar"], at_sample=when)
+
+    def _on_temperature(self, values, when, sender):
+        self.engine.set(temperature=values["value"], at_sample=when)
+
+    def _on_top_k(self, values, when, sender):
+        self.engine.set(top_k=values["value"], at_sample=when)
+
+    def _on_guidance(self, values, when, sender):
+        self.engine.set(guidance=values["value"], at_sample=when)
+
+    def _on_seed(self, values, when, sender):
+        self.engine.set(seed=values["value"], at_sample=when)
+
+    def _on_query_state(self, values, when, sender):
+        engine, controls = self.engine, self.engine.controls
+        self._send(sender, "/lmk/state", "backend", engine.backend.name, "running", int(engine.running),
+                   "bpm", engine.bpm, "beat", float(engine.beat), "bar", float(engine.clock.bar),
+                   "sample_rate", engine.sample_rate, "temperature", float(controls.temperature),
+                   "top_k", int(controls.top_k), "guidance", float(controls.guidance), "seed", int(controls.seed))
+
+    def _on_query_slots(self, values, when, sender):
+        args: list[Any] = []
+        for slot in self.engine.slots.values():
+            args += [slot.name, str(slot.prompt.text if slot.prompt and slot.prompt.kind == "text"
+                                    else slot.prompt.path if slot.prompt else slot.style.label), slot.weight]
+        self._send(sender, "/lmk/slots", *args)
+
+    def _on_query_clock(self, values, when, sender):
+        clock = self.engine.clock
+        self._send(sender, "/lmk/clock", self.engine.bpm, float(clock.beat), float(clock.bar),
+                   clock.beats_per_bar, float(clock.horizon))
+
+    def _on_query_figures(self, values, when, sender):
+        f = self.engine.figures
+        self._send(sender, "/lmk/figures", "latency_p95_ms", _finite(f.latency_ms.p95), "underruns", f.underruns,
+                   "realtime_factor", _finite(f.realtime_factor), "queue_ms", f.queue_ms, "errors", f.errors,
+                   "events", f.events, "late_events", f.late_events, "played_s", f.played_s)
+
+    def _on_subscribe(self, values, when, sender):
+        self.subscribers.add((values["host"], _port(values["port"])))
+
+    def _on_unsubscribe(self, values, when, sender):
+        self.subscribers.discard((values["host"], _port(values["port"])))
+
+    def _on_tidal(self, values, when, sender):
+        pairs = values["pairs"]
+        if len(pairs) % 2:
+            raise _Refused("a Tidal event is name/value pairs")
+        event = {str(pairs[i]): pairs[i + 1] for i in range(0, len(pairs), 2)}
+        unknown = set(event) - _TIDAL_IGNORED - {"prompt", "slot", "weight", "morph", "bpm", "temperature",
+                                                 "top_k", "guidance", "seed"}
+        if unknown:
+            raise _Refused(f"unknown Tidal parameters: {', '.join(sorted(unknown))}")
+        engine, slot = self.engine, str(event.get("slot", "main"))
+        if "prompt" in event:
+            weight = _convert("weight", "f", event.get("weight", 1.0))
+            if "morph" in event:
+                engine.morph({slot: (str(event["prompt"]), weight)}, beats=_convert("morph", "f", event["morph"]),
+                             at_sample=when)
+            else:
+                engine.set_prompt(slot, str(event["prompt"]), weight, at_sample=when)
+        elif "weight" in event:
+            engine.set_weight(slot, _convert("weight", "f", event["weight"]), at_sample=when)
+        if "bpm" in event:
+            engine.set_bpm(_convert("bpm", "f", event["bpm"]), at_sample=when)
+        params = {name: event[name] for name in ("temperature", "top_k", "guidance", "seed") if name in event}
+        if params:
+            engine.set(at_sample=when, **params)
+
+    # -- notifications ----------------------------------------------------------------------------
+    def _notify(self) -> None:
+        while not self._stop.wait(0.005):
+            try:
+                self._notify_once()
+            except Exception:
+                self._log("notification error:\n" + traceback.format_exc())
+
+    def _notify_once(self) -> None:
+        if not self.subscribers:
+            return
+        engine = self.engine
+        beat = math.floor(engine.beat) if engine.running else None
+        if beat is not None and beat != self._last_beat:
+            self._last_beat = beat
+            for subscriber in tuple(self.subscribers):
+                self._send(subscriber, "/lmk/beat", beat, beat // engine.beats_per_bar)
+        new = engine.message_count - self._seen_messages
+        self._seen_messages = engine.message_count
+        for text in list(engine.messages)[-new:] if new > 0 else []:
+            for subscriber in tuple(self.subscribers):
+                self._send(subscriber, "/lmk/message", text)
+
+
+def _convert(name: str, kind: str, value: Any) -> Any:
+    if kind == "s":
+        if not isinstance(value, str):
+            raise _Refused(f"{name} must be a string, got {type(value).__name__}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Refused(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise _Refused(f"{name} must be finite, got {value}")
+    if kind == "i":
+        if value != int(value):
+            raise _Refused(f"{name} must be a whole number, got {value}")
+        return int(value)
+    return float(value)
+
+
+def _port(port: int) -> int:
+    if not 1 <= port <= 65535:
+        raise _Refused(f"port must be between 1 and 65535, got {port}")
+    return port
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -1.0
+
+
+def addresses() -> Sequence[str]:
+    return tuple(TABLE)
