@@ -215,7 +215,9 @@ def test_other_interfaces_need_an_allow_list():
 def test_ten_thousand_random_and_malformed_packets_crash_nothing(live):
     engine, server, client = live
     rng = random.Random(12)
-    addresses = list(TABLE) + ["/lmk", "/", "/lmk/prompt/x", "//lmk"]
+    # /lmk/stop is left out: stopping is what it is for, and which of stop and play arrived last
+    # would be down to the packets the flood made the kernel drop.
+    addresses = [a for a in TABLE if a != "/lmk/stop"] + ["/lmk", "/", "/lmk/prompt/x", "//lmk"]
     values = [0, -1, 3e38, float("inf"), float("nan"), "", "x" * 300, "C4", 2**31 - 1, b"\x00\xff", True]
     valid = [m.dgram for m in (message("/lmk/prompt", "main", "C4"), message("/lmk/bpm", 120.0))]
     for i in range(10_000):
@@ -235,6 +237,7 @@ def test_ten_thousand_random_and_malformed_packets_crash_nothing(live):
     played = engine.played
     time.sleep(0.1)
     assert engine.running and engine.played > played and server.received > 5000
+    assert engine.figures.errors == 0  # the model never saw a bad control
 
 
 def test_lmk_serve_listens_answers_and_stops_cleanly_on_sigterm(tmp_path):
