@@ -51,7 +51,7 @@ def run(rate: int) -> dict:
         while not done.is_set():
             try:
                 data, _ = client.recvfrom(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             replies[0] += data.startswith(b"/lmk/clock")
 
@@ -86,7 +86,9 @@ def run(rate: int) -> dict:
     offset = time.time() - time.monotonic()
     landed = [json.loads(line) for line in log.read_text().splitlines() if '"set_slot"' in line][2:]
     errors_ms = [abs(engine.heard_time(change["sample"]) + offset - stamp) * 1000
-                 for change, stamp in zip(landed, stamps)]
+                 for change, stamp in zip(landed, stamps, strict=False)]
+    if len(landed) != len(stamps):
+        print(f"  warning: {len(stamps)} timetagged changes sent, {len(landed)} landed")
     server.close()
     engine.close()
     figures = engine.figures

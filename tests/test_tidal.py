@@ -56,7 +56,7 @@ lmkhush
     assert len(changes) >= 3
     assert all(change["asked"] == change["sample"] for change in changes)  # landed on the stamp, not late
     cycle = 48000 / 0.5625
-    gaps = [b["sample"] - a["sample"] for a, b in zip(changes, changes[1:])]
+    gaps = [b["sample"] - a["sample"] for a, b in zip(changes, changes[1:], strict=False)]  # neighbours
     assert all(abs(gap - cycle) <= engine.block_size for gap in gaps), gaps
     texts = [change["data"]["prompt"]["text"] for change in changes]
     assert texts[:2] in (["C4", "C5"], ["C5", "C4"]) and texts[2] == texts[0]
