@@ -9,7 +9,7 @@ play:
 # Set everything up (test tools, jackd), lint, and run the whole test suite.
 test:
 	@scripts/setup.sh test
-	.venv/bin/ruff check livemusic_kernel tests benchmarks examples
+	.venv/bin/ruff check livemusic_kernel tests benchmarks examples scripts
 	.venv/bin/python -m pytest -q
 
 # Latency, underruns and render speed, compared with the 2 s chunked baseline.
