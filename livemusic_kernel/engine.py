@@ -78,6 +78,7 @@ from .timeline import (
     Event,
     SetBackend,
     SetMeter,
+    SetNote,
     SetParams,
     SetSlot,
     SetSlots,
@@ -525,6 +526,18 @@ class Engine:
                              for slot in self._posted.values() if slot.prompt is not None)
         return self._post(SetBackend(new, tuple(options.items()), embedded), at_sample, at_beat)
 
+    def note_on(self, note: int, *, at_sample: int | None = None, at_beat: Real | None = None) -> EventHandle:
+        """Hold a MIDI note (0-127): for backends with ``capabilities.notes``, held notes pin the
+        melodic material (the click model plays the lowest held note)."""
+        return self._post(SetNote(_check_note(note), True), at_sample, at_beat)
+
+    def note_off(self, note: int, *, at_sample: int | None = None, at_beat: Real | None = None) -> EventHandle:
+        return self._post(SetNote(_check_note(note), False), at_sample, at_beat)
+
+    def notes_off(self, *, at_sample: int | None = None, at_beat: Real | None = None) -> EventHandle:
+        """Let every held note go."""
+        return self._post(SetNote(None, False), at_sample, at_beat)
+
     def set_meter(self, beats_per_bar: int, *, at_sample: int | None = None,
                   at_beat: Real | None = None) -> EventHandle:
         self._posted_meter = _check_meter(beats_per_bar)
@@ -971,6 +984,12 @@ def _check_curve(curve: str, steps: int | None, beats: Fraction) -> tuple[str, i
     if curve == "step" and steps is None:
         steps = max(1, math.floor(beats))  # one plateau per beat
     return curve, steps
+
+
+def _check_note(note: int) -> int:
+    if isinstance(note, bool) or not isinstance(note, (int, np.integer)) or not 0 <= note <= 127:
+        raise ValueError(f"a note is a MIDI note number from 0 to 127, got {note!r}")
+    return int(note)
 
 
 def _check_meter(beats_per_bar: int) -> int:

@@ -252,6 +252,15 @@ class OscServer:
     def _on_seed(self, values, when, sender):
         self.engine.set(seed=values["value"], at_sample=when)
 
+    def _on_note_on(self, values, when, sender):
+        self.engine.note_on(values["note"], at_sample=when)
+
+    def _on_note_off(self, values, when, sender):
+        self.engine.note_off(values["note"], at_sample=when)
+
+    def _on_notes_off(self, values, when, sender):
+        self.engine.notes_off(at_sample=when)
+
     def _on_query_state(self, values, when, sender):
         engine, controls = self.engine, self.engine.controls
         self._send(sender, "/lmk/state", "backend", engine.backend.name, "running", int(engine.running),
@@ -289,7 +298,7 @@ class OscServer:
             raise _Refused("a Tidal event is name/value pairs")
         event = {str(pairs[i]): pairs[i + 1] for i in range(0, len(pairs), 2)}
         unknown = set(event) - _TIDAL_IGNORED - {"prompt", "slot", "weight", "morph", "bpm", "temperature",
-                                                 "top_k", "guidance", "seed"}
+                                                 "top_k", "guidance", "seed", "note"}
         if unknown:
             raise _Refused(f"unknown Tidal parameters: {', '.join(sorted(unknown))}")
         engine, slot = self.engine, str(event.get("slot", "main"))
@@ -304,6 +313,12 @@ class OscServer:
             engine.set_weight(slot, _convert("weight", "f", event["weight"]), at_sample=when)
         if "bpm" in event:
             engine.set_bpm(_convert("bpm", "f", event["bpm"]), at_sample=when)
+        if "note" in event:  # held for the event's duration, as a synth would hold it
+            note = _convert("note", "i", event["note"])
+            start = engine.horizon if when is None else when
+            length = round(_convert("delta", "f", event.get("delta", 0.25)) * engine.sample_rate)
+            engine.note_on(note, at_sample=start)
+            engine.note_off(note, at_sample=start + max(length, 1))
         params = {name: event[name] for name in ("temperature", "top_k", "guidance", "seed") if name in event}
         if params:
             engine.set(at_sample=when, **params)

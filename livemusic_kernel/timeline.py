@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .models.base import Backend
 
 __all__ = ["ControlState", "Change", "SetSlot", "SetWeight", "ClearSlot", "ClearSlots",
-           "SetParams", "SetStyle", "SetTempo", "SetBackend", "SetSlots", "Automate", "Automation",
+           "SetParams", "SetStyle", "SetTempo", "SetBackend", "SetNote", "SetSlots", "Automate", "Automation",
            "CURVES", "RAMP_TARGETS", "SetMeter", "Event", "Timeline", "change_from_json",
            "check_param"]
 
@@ -208,6 +208,29 @@ class SetSlots(Change):
     @classmethod
     def from_json(cls, data, space) -> SetSlots:
         return cls(Slots(SetSlot.from_json(entry, space).slot for entry in data["slots"]))
+
+
+@_register
+@dataclass(frozen=True)
+class SetNote(Change):
+    """Hold a MIDI note down (``on``) or let it go; ``note=None`` with ``on=False`` lets all go."""
+
+    kind: ClassVar[str] = "set_note"
+    note: int | None
+    on: bool
+
+    def apply(self, state, sample):
+        notes = state.controls.notes
+        if self.note is None:
+            notes = frozenset()
+        elif self.on:
+            notes = notes | {self.note}
+        else:
+            notes = notes - {self.note}
+        return replace(state, controls=replace(state.controls, notes=notes))
+
+    def to_json(self):
+        return {"note": self.note, "on": self.on}
 
 
 #: Shapes of a morph or ramp, from progress 0..1 to position 0..1.

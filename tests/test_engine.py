@@ -448,3 +448,38 @@ def test_a_session_with_a_backend_switch_replays_bit_identically(tmp_path, monke
     render_session(log, tmp_path / "r.wav")
     replayed, _ = read_wav(tmp_path / "r.wav")
     assert np.array_equal(original, replayed)
+
+
+# -- held notes ------------------------------------------------------------------------------
+
+def test_held_notes_pin_the_pitch_on_their_exact_samples():
+    plain, held = offline(), offline()
+    for e in (plain, held):
+        e.set_style(LONG)
+    held.note_on(72, at_sample=30_000)
+    held.note_on(60, at_sample=31_000)   # the lowest held note sounds
+    held.note_off(60, at_sample=40_000)
+    held.notes_off(at_sample=50_000)
+    a, b = plain.render(2.0), held.render(2.0)
+    assert first_difference(a, b) == 30_000
+    assert held.controls.notes == frozenset()
+    reference = offline()
+    reference.set_style(LONG)
+    reference.set_style(ClickBackend().style_for(decay=0.2, pitch=72), at_sample=30_000)
+    reference.set_style(ClickBackend().style_for(decay=0.2, pitch=60), at_sample=31_000)
+    reference.set_style(ClickBackend().style_for(decay=0.2, pitch=72), at_sample=40_000)
+    reference.set_style(LONG, at_sample=50_000)
+    assert first_difference(reference.render(2.0), b) is None  # the same as setting those pitches
+
+
+def test_notes_are_checked_and_replay(tmp_path):
+    engine = offline(log=tmp_path / "s.jsonl")
+    for bad in (128, -1, 60.5, "C4", True):
+        with pytest.raises(ValueError, match="MIDI note number from 0 to 127"):
+            engine.note_on(bad)
+    engine.note_on(64, at_beat=1)
+    engine.note_off(64, at_beat=2)
+    original = engine.render(2.0)
+    engine.close()
+    render_session(tmp_path / "s.jsonl", tmp_path / "r.wav")
+    assert np.array_equal(read_wav(tmp_path / "r.wav")[0], original)

@@ -274,3 +274,21 @@ def test_lmk_serve_listens_answers_and_stops_cleanly_on_sigterm(tmp_path):
     assert "recording finished" in rest
     audio, rate = read_wav(tmp_path / "set.wav")
     assert rate == 48000 and len(audio) > 0.5 * rate
+
+
+def test_notes_from_osc_and_from_tidal_events(live):
+    engine, server, client = live
+    client.send(message("/lmk/note/on", 60))
+    client.send(message("/lmk/note/on", 67))
+    client.send(message("/lmk/note/off", 60))
+    settle()
+    assert engine.controls.notes == frozenset({67})
+    client.send(message("/lmk/notes/off"))
+    settle()
+    assert engine.controls.notes == frozenset()
+    client.send(message("/lmk/tidal", "note", 62, "delta", 0.3))  # held for the event's 0.3 s
+    time.sleep(0.15)
+    assert engine.controls.notes == frozenset({62})
+    time.sleep(0.5)
+    assert engine.controls.notes == frozenset()
+    assert client.ask(message("/lmk/note/on", 200))[1][1].startswith("a note is a MIDI note number")

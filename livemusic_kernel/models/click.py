@@ -22,6 +22,9 @@ between MIDI 48 and 84, and several words average. Audio embeds by analysis:
 the strongest spectral peak gives the pitch, the peak amplitude the level and
 the spectral flatness the noise.
 
+Held notes (``engine.note_on``) pin the pitch: while any is held, clicks
+sound the lowest held note instead of the style's pitch.
+
 The output does not depend on how the engine splits blocks: phase and envelope
 are computed from each click's absolute onset, never accumulated sample by
 sample, which is what makes replay bit-exact.
@@ -82,7 +85,7 @@ class ClickBackend(Backend):
 
     name = "click"
     block_size = 1920
-    capabilities = Capabilities(tempo_lock=True, variable_blocks=True, audio_prompts=True,
+    capabilities = Capabilities(tempo_lock=True, variable_blocks=True, notes=True, audio_prompts=True,
                                 sampling=frozenset({"seed"}))
     style_space = CLICK_SPACE
 
@@ -145,6 +148,8 @@ class ClickBackend(Backend):
     def step(self, state: ClickState, request: BlockRequest) -> tuple[np.ndarray, ClickState]:
         controls = request.controls
         pitch, accent, decay, level, noise = (controls.style or self.default_style()).vector
+        if controls.notes:  # held notes pin the pitch: the lowest one sounds
+            pitch = float(min(controls.notes))
         decay = float(np.clip(decay, _MIN_DECAY, _MAX_DECAY))
         level, noise = float(level), float(np.clip(noise, 0.0, 1.0))
         rate = self.sample_rate
