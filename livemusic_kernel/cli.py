@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     network = serve.add_argument_group("OSC")
     network.add_argument("--host", default="127.0.0.1",
                          help="interface to listen on (default: 127.0.0.1; others need --allow)")
-    network.add_argument("--port", type=int, default=57130, help="UDP port (default: 57130)")
+    network.add_argument("--port", type=int, default=57130, help="UDP and TCP port (default: 57130)")
     network.add_argument("--allow", action="append", default=[], metavar="HOST",
                          help="a host that may send when listening beyond 127.0.0.1; repeat for more")
     network.add_argument("--audio-folder", action="append", default=[], type=Path, metavar="DIR",
@@ -199,7 +199,8 @@ def _cmd_serve(args) -> int:
         server = OscServer(engine, host=args.host, port=args.port, allow=args.allow,
                            audio_folders=args.audio_folder).start()
         folders = ", ".join(str(f) for f in args.audio_folder) or "none"
-        print(f"lmk: listening for OSC on udp://{server.host}:{server.port} (addresses: osc/REFERENCE.md; "
+        print(f"lmk: listening for OSC on udp://{server.host}:{server.port} and tcp://{server.host}:{server.port} "
+              f"(addresses: osc/REFERENCE.md; "
               f"audio prompts from: {folders})", file=sys.stderr, flush=True)
         return server
 

@@ -1,4 +1,4 @@
-"""The OSC server: the /lmk address space over UDP, for SuperCollider, TidalCycles and anything else.
+"""The OSC server: the /lmk address space over UDP and TCP, for SuperCollider, TidalCycles and anything else.
 
 The addresses, their arguments and their handlers come from one source of
 truth, ``osc/address_space.json`` (the generated ``_osc_table.py`` and
@@ -11,6 +11,10 @@ a sender does can stop the music: handlers only post changes to the engine.
 Time: a bundle with a future timetag is not slept on. Its changes are posted
 at the sample that will be heard at that time (through the sink's clock), so
 they land like any scheduled change; a timetag already past lands at once.
+
+Transports: UDP, and TCP on the same port number, with OSC 1.0 framing (a
+4-byte size before each packet, as SuperCollider sends) or OSC 1.1's SLIP,
+told apart by the first byte; replies go back on the same connection.
 
 Safety: the server binds 127.0.0.1 by default. Listening on another interface
 needs an allow-list of hosts (``allow=``); packets from other hosts are
@@ -52,6 +56,27 @@ class _Refused(Exception):
     """A message that cannot be carried out; the reason goes back to the sender."""
 
 
+_SLIP_END, _SLIP_ESC = b"\xc0", b"\xdb"
+_MAX_FRAME = 1 << 20  # a TCP frame larger than this is refused: no OSC message needs a megabyte
+
+
+class _TcpPeer(tuple):
+    """A TCP sender: (host, port) as for UDP, plus its connection and its framing
+    (OSC 1.0's length prefix, as SuperCollider sends, or OSC 1.1's SLIP)."""
+
+    def __new__(cls, address: tuple[str, int], connection: socket.socket, slip: bool):
+        peer = super().__new__(cls, address)
+        peer.connection, peer.slip = connection, slip
+        return peer
+
+    def send(self, data: bytes) -> None:
+        if self.slip:
+            escaped = data.replace(_SLIP_ESC, b"\xdb\xdd").replace(_SLIP_END, b"\xdb\xdc")
+            self.connection.sendall(_SLIP_END + escaped + _SLIP_END)
+        else:
+            self.connection.sendall(len(data).to_bytes(4, "big") + data)
+
+
 def _message(address: str, *args: Any) -> bytes:
     builder = OscMessageBuilder(address)
     for arg in args:
@@ -64,7 +89,7 @@ class OscServer:
 
     def __init__(self, engine: Engine, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  allow: Iterable[str] = (), audio_folders: Iterable[str | Path] = (),
-                 log=None) -> None:
+                 tcp: bool = True, log=None) -> None:
         self.engine = engine
         self.allow = set(allow) | _LOCAL
         if host not in _LOCAL and not set(allow):
@@ -81,6 +106,19 @@ class OscServer:
                            f"choose another port with --port") from None
         self._socket.settimeout(0.1)
         self.host, self.port = self._socket.getsockname()[:2]
+        self._tcp: socket.socket | None = None
+        if tcp:  # the same port number, for TCP
+            self._tcp = socket.socket(self._socket.family, socket.SOCK_STREAM)
+            self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self._tcp.bind((host, self.port))
+            except OSError as error:
+                self._socket.close()
+                self._tcp.close()
+                raise LmkError(f"cannot listen for OSC over TCP on {host}:{self.port} ({error.strerror}); "
+                               f"choose another port with --port") from None
+            self._tcp.listen(16)
+            self._tcp.settimeout(0.1)
         self.subscribers: set[tuple[str, int]] = set()
         self.received = self.errors = 0
         self._stop = threading.Event()
@@ -90,7 +128,10 @@ class OscServer:
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> OscServer:
-        for target, name in ((self._serve, "lmk-osc"), (self._notify, "lmk-osc-notify")):
+        loops = [(self._serve, "lmk-osc"), (self._notify, "lmk-osc-notify")]
+        if self._tcp is not None:
+            loops.append((self._accept, "lmk-osc-tcp"))
+        for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -101,6 +142,8 @@ class OscServer:
         for thread in self._threads:
             thread.join(timeout=2.0)
         self._socket.close()
+        if self._tcp is not None:
+            self._tcp.close()
 
     def __enter__(self) -> OscServer:
         return self.start()
@@ -123,9 +166,53 @@ class OscServer:
             except Exception:  # the receiving thread must never die
                 self._log("internal error:\n" + traceback.format_exc())
 
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, address = self._tcp.accept()
+            except (TimeoutError, OSError):
+                continue
+            if address[0] not in self.allow:
+                self._log(f"refused a TCP connection from {address[0]}, which is not in the allow-list")
+                connection.close()
+                continue
+            connection.settimeout(0.2)
+            threading.Thread(target=self._read_stream, args=(connection, address[:2]), daemon=True,
+                             name="lmk-osc-tcp-peer").start()
+
+    def _read_stream(self, connection: socket.socket, address: tuple[str, int]) -> None:
+        """Frames from one TCP connection until it closes (or sends something unframeable)."""
+        buffer, peer = b"", None
+        with connection:
+            while not self._stop.is_set():
+                try:
+                    chunk = connection.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                buffer += chunk
+                if peer is None:
+                    peer = _TcpPeer(address, connection, slip=buffer[:1] == _SLIP_END)
+                try:
+                    frames, buffer = _slip_frames(buffer) if peer.slip else _length_frames(buffer)
+                except _Refused as error:
+                    self._error(peer, "", str(error))
+                    return
+                for frame in frames:
+                    try:
+                        self.handle(frame, peer)
+                    except Exception:
+                        self._log("internal error:\n" + traceback.format_exc())
+
     def _send(self, target: tuple[str, int], address: str, *args: Any) -> None:
         try:
-            self._socket.sendto(_message(address, *args), target)
+            if isinstance(target, _TcpPeer):
+                target.send(_message(address, *args))
+            else:
+                self._socket.sendto(_message(address, *args), target)
         except OSError as error:
             self._log(f"cannot reply to {target[0]}:{target[1]}: {error.strerror}")
 
@@ -345,6 +432,30 @@ class OscServer:
         for text in list(engine.messages)[-new:] if new > 0 else []:
             for subscriber in tuple(self.subscribers):
                 self._send(subscriber, "/lmk/message", text)
+
+
+def _length_frames(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Whole OSC 1.0 frames (a big-endian int32 size, then the packet) and what is left."""
+    frames = []
+    while len(buffer) >= 4:
+        size = int.from_bytes(buffer[:4], "big", signed=True)
+        if not 0 < size <= _MAX_FRAME:
+            raise _Refused(f"bad TCP frame size {size}: OSC over TCP is a 4-byte big-endian size, then the packet "
+                           f"(or SLIP framing); closing the connection")
+        if len(buffer) < 4 + size:
+            break
+        frames.append(buffer[4:4 + size])
+        buffer = buffer[4 + size:]
+    return frames, buffer
+
+
+def _slip_frames(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Whole SLIP frames (OSC 1.1) and what is left."""
+    *whole, rest = buffer.split(_SLIP_END)
+    if len(rest) > _MAX_FRAME:
+        raise _Refused("a SLIP frame longer than 1 MB; closing the connection")
+    frames = [f.replace(b"\xdb\xdc", _SLIP_END).replace(b"\xdb\xdd", _SLIP_ESC) for f in whole if f]
+    return frames, rest
 
 
 def _convert(name: str, kind: str, value: Any) -> Any:

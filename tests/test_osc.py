@@ -292,3 +292,53 @@ def test_notes_from_osc_and_from_tidal_events(live):
     time.sleep(0.5)
     assert engine.controls.notes == frozenset()
     assert client.ask(message("/lmk/note/on", 200))[1][1].startswith("a note is a MIDI note number")
+
+
+def tcp_connect(port):
+    connection = socket.create_connection(("127.0.0.1", port), timeout=2.0)
+    return connection
+
+
+def read_length_framed(connection):
+    size = int.from_bytes(connection.recv(4, socket.MSG_WAITALL), "big")
+    m = OscPacket(connection.recv(size, socket.MSG_WAITALL)).messages[0].message
+    return m.address, list(m.params)
+
+
+def test_tcp_with_length_framing_as_supercollider_sends(live):
+    engine, server, _ = live
+    with tcp_connect(server.port) as connection:
+        for packet in (message("/lmk/prompt", "main", "C5", 0.5), message("/lmk/weight", "main", 0.25)):
+            connection.sendall(len(packet.dgram).to_bytes(4, "big") + packet.dgram)
+        time.sleep(0.35)
+        query = message("/lmk/query/slots").dgram
+        connection.sendall(len(query).to_bytes(4, "big") + query)
+        assert read_length_framed(connection) == ("/lmk/slots", ["main", "C5", 0.25])
+        bad = message("/lmk/bpm", "fast").dgram
+        connection.sendall(len(bad).to_bytes(4, "big") + bad)
+        assert read_length_framed(connection)[0] == "/lmk/error"
+
+
+def test_tcp_with_slip_framing(live):
+    engine, server, _ = live
+    with tcp_connect(server.port) as connection:
+        # A prompt whose bytes include SLIP's END and ESC, which the framing must escape.
+        packet = message("/lmk/query/clock").dgram
+        odd = message("/lmk/prompt", "main", "C5", 0.5).dgram
+        for data in (odd, packet):
+            connection.sendall(b"\xc0" + data.replace(b"\xdb", b"\xdb\xdd").replace(b"\xc0", b"\xdb\xdc") + b"\xc0")
+        reply = b""
+        while reply.count(b"\xc0") < 2:
+            reply += connection.recv(65536)
+        frame = reply.strip(b"\xc0").replace(b"\xdb\xdc", b"\xc0").replace(b"\xdb\xdd", b"\xdb")
+        assert OscPacket(frame).messages[0].message.address == "/lmk/clock"
+
+
+def test_a_bad_tcp_frame_gets_an_error_and_the_connection_closes(live):
+    engine, server, client = live
+    with tcp_connect(server.port) as connection:
+        connection.sendall((2**30).to_bytes(4, "big") + b"junk")
+        address, (about, reason) = read_length_framed(connection)
+        assert address == "/lmk/error" and "bad TCP frame size" in reason
+        assert connection.recv(10) == b""  # closed
+    assert client.ask(message("/lmk/query/clock"))[0] == "/lmk/clock"  # the server goes on
