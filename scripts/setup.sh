@@ -10,9 +10,9 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 # System packages: PortAudio for the sound card. For the tests: JACK gives a real audio clock,
 # iproute2 a private network namespace where Ableton Link peers can meet without leaving the machine,
-# and ghc with the Tidal library a real TidalCycles to pattern the engine from.
+# ghc with the Tidal library a real TidalCycles, and SuperCollider a real sclang and scsynth.
 packages=(libportaudio2)
-[ "$purpose" = test ] && packages+=(jackd2 iproute2 ghc libghc-tidal-dev)
+[ "$purpose" = test ] && packages+=(jackd2 iproute2 ghc libghc-tidal-dev supercollider-language supercollider-server)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
