@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -419,16 +419,16 @@ class OscServer:
                 self._log("notification error:\n" + traceback.format_exc())
 
     def _notify_once(self) -> None:
+        engine = self.engine
+        new = engine.message_count - self._seen_messages
+        self._seen_messages = engine.message_count  # counted even unheard: a new subscriber gets no backlog
         if not self.subscribers:
             return
-        engine = self.engine
         beat = math.floor(engine.beat) if engine.running else None
         if beat is not None and beat != self._last_beat:
             self._last_beat = beat
             for subscriber in tuple(self.subscribers):
                 self._send(subscriber, "/lmk/beat", beat, beat // engine.beats_per_bar)
-        new = engine.message_count - self._seen_messages
-        self._seen_messages = engine.message_count
         for text in list(engine.messages)[-new:] if new > 0 else []:
             for subscriber in tuple(self.subscribers):
                 self._send(subscriber, "/lmk/message", text)
@@ -483,6 +483,3 @@ def _port(port: int) -> int:
 def _finite(value: float) -> float:
     return value if math.isfinite(value) else -1.0
 
-
-def addresses() -> Sequence[str]:
-    return tuple(TABLE)
