@@ -56,3 +56,100 @@ def test_the_quark_names_its_class_and_help():
     source = (KIT / "LiveMusicKernel" / "classes" / "LMK.sc").read_text()
     for method in ("prompt", "weight", "morph", "tempo", "noteOn", "at", "query", "subscribe", "onBeat", "free"):
         assert f"METHOD:: {method}" in help_file and f"\t{method} {{" in source
+
+
+RECORD = """(
+var options = ServerOptions.new.maxLogins_(1).numInputBusChannels_(2).numOutputBusChannels_(2);
+var s = Server(\\lmk, NetAddr("127.0.0.1", PORT), options);
+s.startAliveThread;
+fork {
+    var buf;
+    1.wait;
+    buf = Buffer.alloc(s, 48000 * 2, 2);
+    SynthDef(\\lmkRecord, { |buf| RecordBuf.ar(LMK.ar, buf, loop: 0, doneAction: 2) }).send(s);
+    s.sync;
+    Synth(\\lmkRecord, [\\buf, buf], RootNode(s));  // a server sclang did not boot has no default group
+    2.5.wait;
+    buf.write("OUT", "wav", "float");
+    s.sync;
+    0.5.wait;
+    "LMK recorded".postln;
+    0.exit;
+};
+)"""
+
+ENGINE = """
+import time
+from livemusic_kernel import Engine
+from livemusic_kernel.models.click import ClickBackend
+engine = Engine("click", sink="soundcard", device="SuperCollider", quiet=True, record=OUT)
+engine.set_style(ClickBackend().style_for(decay=0.2, noise=0.5))  # seeded noise: every beat unique
+engine.start()
+print(engine.sink.describe(), flush=True)
+time.sleep(SECONDS)
+engine.close()
+"""
+
+
+@pytest.fixture(scope="module")
+def scsynth_on_jack():
+    """A JACK server with a dummy clock and scsynth registered on it as client "SuperCollider"."""
+    if shutil.which("jackd") is None or shutil.which("scsynth") is None:
+        pytest.skip("jackd or scsynth is not installed (.ci/run installs jackd2 and supercollider-server)")
+    import time
+
+    jack = subprocess.Popen(["jackd", "-r", "-d", "dummy", "-r", "48000", "-p", "1024"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while subprocess.run(["jack_lsp"], capture_output=True).returncode != 0:  # until the server answers
+        if jack.poll() is not None or time.monotonic() > deadline:
+            jack.kill()
+            pytest.fail(f"jackd did not start: {jack.communicate()[1][-1000:]}")
+        time.sleep(0.2)
+    port = 57197
+    synth = subprocess.Popen(["scsynth", "-u", str(port), "-i", "2", "-o", "2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True,
+                             env={**os.environ, "JACK_NO_START_SERVER": "1"})  # never a server of its own
+    lines = []
+    while not any("server ready" in line for line in lines):
+        line = synth.stdout.readline()
+        if not line:
+            pytest.fail(f"scsynth did not start: {lines}")
+        lines.append(line)
+    yield port
+    synth.terminate()
+    jack.terminate()
+    synth.wait(timeout=10)
+    jack.wait(timeout=10)
+
+
+def test_the_frames_in_scsynths_buffer_are_the_engines_output(tmp_path, scsynth_on_jack):
+    """The JACK route: PortAudio writes the engine's output into scsynth's inputs; a SynthDef
+    records LMK.ar into a buffer; its frames are the engine's recording, bit for bit."""
+    import sys
+
+    import numpy as np
+
+    from livemusic_kernel import read_wav
+
+    engine_wav, buffer_wav = tmp_path / "engine.wav", tmp_path / "buffer.wav"
+    engine = subprocess.Popen([sys.executable, "-c", ENGINE.replace("OUT", repr(str(engine_wav)))
+                              .replace("SECONDS", "8")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "sound card 'SuperCollider'" in engine.stdout.readline()
+    script = tmp_path / "record.scd"
+    script.write_text(RECORD.replace("PORT", str(scsynth_on_jack)).replace("OUT", str(buffer_wav)))
+    conf = tmp_path / "sclang_conf.yaml"
+    conf.write_text(f"includePaths:\n    - {KIT / 'LiveMusicKernel' / 'classes'}\nexcludeDefaultPaths: false\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX": "1"}
+    result = subprocess.run(["sclang", "-l", str(conf), str(script)], env=env, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, stdin=subprocess.DEVNULL)
+    engine.wait(timeout=60)
+    assert "LMK recorded" in result.stdout, result.stdout[-2000:]
+    played, _ = read_wav(engine_wav)
+    recorded, rate = read_wav(buffer_wav)
+    sounding = np.flatnonzero(np.abs(recorded[:, 0]) > 0)
+    assert rate == 48000 and len(sounding) > 0
+    segment = recorded[sounding[0]:sounding[0] + 24000]
+    assert len(segment) == 24000
+    starts = [i for i in np.flatnonzero(played[:, 0] == segment[0, 0]) if np.array_equal(played[i:i + 24000], segment)]
+    assert len(starts) == 1  # half a second of scsynth's buffer is exactly one stretch of the engine's output

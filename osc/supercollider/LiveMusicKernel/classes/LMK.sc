@@ -10,6 +10,11 @@ LMK {
 		^super.new.init(host, port)
 	}
 
+	// The model's audio inside any SynthDef, by the JACK route: start the engine with
+	//   lmk serve --sink soundcard --device SuperCollider
+	// and its output feeds scsynth's first two inputs.
+	*ar { |firstInput = 0| ^SoundIn.ar([firstInput, firstInput + 1]) }
+
 	init { |host, port|
 		addr = NetAddr(host, port);
 		beatFuncs = List.new;
