@@ -319,10 +319,9 @@ def link_phase(seconds: float, peer_bpm: float = 100.0, our_bpm: float = 120.0, 
         began = time.monotonic()
         proposed = False
         while (now := time.monotonic()) - began < seconds:
-            heard = engine._playhead.timing()
-            if heard is not None:
-                sample = heard[1] + (now - heard[0]) * engine.sample_rate
-                ours.append((now, float(engine.tempo.beat_at(sample))))
+            origin = engine.heard_time(0)  # when sample 0 was heard: the fractional sample heard now follows
+            if origin is not None:
+                ours.append((now, float(engine.tempo.beat_at((now - origin) * engine.sample_rate))))
             if propose is not None and not proposed and now - began > seconds / 2:
                 clock.set_tempo(propose)
                 proposed = True

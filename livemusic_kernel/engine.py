@@ -693,14 +693,15 @@ class Engine:
         while cursor < end:
             self._apply_due(cursor)
             tempo = self._state.tempo
+            beat = tempo.beat_at(cursor)  # automation never moves the tempo: one lookup serves both uses
             if self._state.automations:
-                self._state = self._state.automate(tempo.beat_at(cursor))
+                self._state = self._state.automate(beat)
             stop = end
             if variable:
                 _, at = self._timeline.next_due(tempo, cursor)
                 if at is not None and at < end:
                     stop = at
-                boundary = self._state.next_boundary(tempo.beat_at(cursor))
+                boundary = self._state.next_boundary(beat)
                 if boundary is not None:  # a step of a morph lands on its exact sample too
                     stop = min(stop, max(tempo.sample_of(boundary), cursor + 1))
             audio, ok = self._step(cursor, stop - cursor)
