@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
+
 import numpy as np
 import pytest
 
@@ -100,3 +104,21 @@ class FreeClick(ClickBackend):
         from dataclasses import replace
 
         return super().step(state, replace(request, tempo=self.own, beat=self.own.beat_at(request.start)))
+
+
+@pytest.fixture(scope="module")
+def jack_server():
+    """A real JACK server with a dummy driver: a real audio clock without a sound card."""
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd is not installed (.ci/run installs jackd2 as root)")
+    server = subprocess.Popen(["jackd", "-r", "-d", "dummy", "-r", "48000", "-p", "1024"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while subprocess.run(["jack_lsp"], capture_output=True).returncode != 0:  # until the server answers
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"jackd did not start (another JACK server running?): {server.communicate()[1][-1000:]}")
+        time.sleep(0.2)
+    yield server
+    server.terminate()
+    server.wait(timeout=10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -76,21 +75,6 @@ def test_missing_portaudio_falls_back_to_the_null_sink_and_says_how_to_install_i
     assert "PortAudio was not found" in result.stderr
     assert "apt-get install libportaudio2" in result.stderr
     assert "playing to the null sink instead" in result.stderr
-
-
-@pytest.fixture(scope="module")
-def jack_server():
-    """A real JACK server with a dummy driver: a real audio clock without a sound card."""
-    if shutil.which("jackd") is None:
-        pytest.skip("jackd is not installed (.ci/run installs jackd2 as root)")
-    server = subprocess.Popen(["jackd", "-r", "-d", "dummy", "-r", "48000", "-p", "1024"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    if server.poll() is not None:
-        pytest.fail("jackd exited at once; is another JACK server running?")
-    yield server
-    server.terminate()
-    server.wait(timeout=10)
 
 
 def test_the_soundcard_sink_streams_through_a_real_portaudio_callback(jack_server):

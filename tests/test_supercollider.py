@@ -92,20 +92,10 @@ engine.close()
 
 
 @pytest.fixture(scope="module")
-def scsynth_on_jack():
-    """A JACK server with a dummy clock and scsynth registered on it as client "SuperCollider"."""
-    if shutil.which("jackd") is None or shutil.which("scsynth") is None:
-        pytest.skip("jackd or scsynth is not installed (.ci/run installs jackd2 and supercollider-server)")
-    import time
-
-    jack = subprocess.Popen(["jackd", "-r", "-d", "dummy", "-r", "48000", "-p", "1024"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 15
-    while subprocess.run(["jack_lsp"], capture_output=True).returncode != 0:  # until the server answers
-        if jack.poll() is not None or time.monotonic() > deadline:
-            jack.kill()
-            pytest.fail(f"jackd did not start: {jack.communicate()[1][-1000:]}")
-        time.sleep(0.2)
+def scsynth_on_jack(jack_server):
+    """scsynth registered on the JACK server as client "SuperCollider"."""
+    if shutil.which("scsynth") is None:
+        pytest.skip("scsynth is not installed (.ci/run installs supercollider-server)")
     port = 57197
     synth = subprocess.Popen(["scsynth", "-u", str(port), "-i", "2", "-o", "2"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True,
@@ -118,9 +108,7 @@ def scsynth_on_jack():
         lines.append(line)
     yield port
     synth.terminate()
-    jack.terminate()
     synth.wait(timeout=10)
-    jack.wait(timeout=10)
 
 
 def test_the_frames_in_scsynths_buffer_are_the_engines_output(tmp_path, scsynth_on_jack):
