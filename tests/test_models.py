@@ -28,3 +28,17 @@ def test_a_backend_describes_itself():
     info = ClickBackend().describe()
     assert info["capabilities"]["variable_blocks"] is True
     assert info["style_space"] == "click/1" and info["sample_rate"] == 48000
+
+
+def test_similarity_is_the_cosine_by_default_and_refuses_other_spaces():
+    from livemusic_kernel.errors import StyleSpaceError
+    from livemusic_kernel.style import Style, StyleSpace
+
+    click = ClickBackend()
+    a, b = click.style_for(pitch=60.0), click.style_for(pitch=72.0)
+    expected = float(a.vector @ b.vector / (a.norm() * b.norm()))
+    assert click.similarity(a, b) == pytest.approx(expected) and click.similarity(a, a) == pytest.approx(1.0)
+    zero = Style((0, 0, 0, 0, 0), a.space)
+    assert click.similarity(a, zero) == 0.0
+    with pytest.raises(StyleSpaceError, match="cannot compare"):
+        click.similarity(a, Style((1, 2), StyleSpace("other/1", 2)))

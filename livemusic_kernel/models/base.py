@@ -115,6 +115,14 @@ class Backend(ABC):
     def default_style(self) -> Style:
         """The style used while no prompt has weight."""
 
+    def similarity(self, a: Style, b: Style) -> float:
+        """How alike two styles of this backend are, from -1 to 1: the measure an
+        evaluation compares an output's audio embedding with a prompt by (the papers'
+        CLAP-style check). The default is the cosine of the two vectors."""
+        a._check_same_space(b, "compare")
+        norms = a.norm() * b.norm()
+        return float(np.dot(a.vector, b.vector) / norms) if norms > 0 else 0.0
+
     def embed(self, source: Prompt | str | Path | np.ndarray | AudioClip) -> Style:
         """Embed text or audio: a :class:`Prompt`, a string, a path, an array or a clip."""
         prompt = Prompt.of(source)
