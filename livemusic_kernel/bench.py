@@ -10,19 +10,23 @@ machine, in the same run.
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .engine import Engine
+from .errors import BackendError
 from .metrics import Figures
 
-__all__ = ["CONFIGS", "LatencyResult", "measure_latency", "measure_render_speed", "soak",
-           "rss_mb", "busy_core"]
+__all__ = ["CONFIGS", "LatencyResult", "measure_latency", "measure_render_speed", "time_renders",
+           "render_cpu", "soak", "rss_mb", "busy_core"]
 
 #: Named engine configurations: our two presets and the chunked baseline.
 CONFIGS: dict[str, dict] = {
@@ -74,15 +78,79 @@ def measure_latency(config: str = "default", seconds: float = 20.0, backend: str
         engine.close()
 
 
-def measure_render_speed(seconds: float = 60.0, backend: str = "click") -> dict[str, float]:
-    """Offline render speed: seconds of audio per second of wall time."""
-    engine = Engine(backend, sink=None, quiet=True)
-    engine.set_prompt("main", "minimal techno")
-    began = time.perf_counter()
-    engine.render(seconds, keep=False)
-    wall = time.perf_counter() - began
-    engine.close()
-    return {"audio_s": seconds, "wall_s": wall, "times_real_time": seconds / wall}
+#: What the render-speed child process runs: pin itself to one core before NumPy
+#: loads, then time fresh renders (after one warm-up render that pays for imports
+#: and first-call costs) and print the wall times as JSON.
+_RENDER_SPEED_CHILD = r"""
+import json, os, sys
+options = json.loads(sys.argv[1])
+if options["cpu"] is not None:
+    os.sched_setaffinity(0, {options["cpu"]})
+from livemusic_kernel.bench import time_renders
+walls = time_renders(options["backend"], options["seconds"], options["repeats"], options["prompt"])
+cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+print(json.dumps({"walls": walls, "cpus": cpus}))
+"""
+
+#: Thread pools that would let one "single-core" render use several cores.
+_ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                      "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")}
+
+
+def time_renders(backend: str, seconds: float, repeats: int, prompt: str = "minimal techno") -> list[float]:
+    """Wall times of ``repeats`` offline renders of ``seconds`` each, every one
+    from a fresh engine, after one short warm-up render (in this process)."""
+    walls = []
+    for run in range(repeats + 1):
+        engine = Engine(backend, sink=None, quiet=True)
+        engine.set_prompt("main", prompt)
+        began = time.perf_counter()
+        engine.render(seconds if run else min(seconds, 2.0), keep=False)
+        if run:
+            walls.append(time.perf_counter() - began)
+        engine.close()
+    return walls
+
+
+def render_cpu() -> int | None:
+    """The core render-speed runs are pinned to: the last this process may use
+    (None where the platform cannot pin)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return max(os.sched_getaffinity(0))
+
+
+def measure_render_speed(seconds: float = 30.0, backend: str = "click", *, repeats: int = 5,
+                         prompt: str = "minimal techno", pin: bool = True) -> dict:
+    """Offline render speed on one core: seconds of audio per second of wall time.
+
+    Runs in a child process pinned to one core (``os.sched_setaffinity``) with
+    every thread pool limited to one thread, renders ``repeats`` times and
+    returns the median (``times_real_time``, ``wall_s``) and the spread
+    (``slowest_times``, ``fastest_times``) with every run's wall time, the core
+    asked for (``cpu``) and the cores the child ran on (``child_cpus``).
+    """
+    from .models import BACKENDS, available_backends
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(available_backends())}")
+    if not seconds > 0 or repeats < 1:
+        raise ValueError(f"render speed needs seconds > 0 and repeats >= 1, got {seconds!r} and {repeats!r}")
+    cpu = render_cpu() if pin else None
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, **_ONE_THREAD,
+           "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    options = {"cpu": cpu, "backend": backend, "seconds": seconds, "repeats": repeats, "prompt": prompt}
+    child = subprocess.run([sys.executable, "-c", _RENDER_SPEED_CHILD, json.dumps(options)], env=env,
+                           capture_output=True, text=True, check=False)
+    if child.returncode != 0:
+        raise BackendError(f"the render-speed run of backend {backend!r} failed:\n{child.stderr.strip()}")
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    walls = report["walls"]
+    speeds = sorted(seconds / wall for wall in walls)
+    return {"backend": backend, "audio_s": seconds, "repeats": repeats, "cpu": cpu, "child_cpus": report["cpus"],
+            "wall_s": statistics.median(walls), "times_real_time": statistics.median(speeds),
+            "slowest_times": speeds[0], "fastest_times": speeds[-1], "walls_s": walls}
 
 
 def rss_mb() -> float:

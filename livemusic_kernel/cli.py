@@ -1,4 +1,4 @@
-"""The ``lmk`` command: play, render, embed, devices, bench."""
+"""The ``lmk`` command: play, render, embed, devices, bench, eval."""
 
 from __future__ import annotations
 
@@ -125,6 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=15.0, help="seconds per configuration (default: 15)")
     bench.add_argument("-b", "--backend", default=DEFAULT_BACKEND, choices=available_backends())
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    evaluation = commands.add_parser(
+        "eval", help="measure how good a model is: adherence, transitions, tempo, key, sound, variety, speed",
+        description="Measure the builtin-model issue's figures for a backend (see README, 'Evaluating a model') "
+                    "and print each with its threshold. Takes minutes (--quick: seconds). Exit status 0 "
+                    "even when a figure misses: it is a measurement. Needs the 'eval' extra (librosa).")
+    evaluation.add_argument("-b", "--backend", default=DEFAULT_BACKEND, choices=available_backends(),
+                            help=f"the model (default: {DEFAULT_BACKEND})")
+    evaluation.add_argument("--quick", action="store_true",
+                            help="a few prompts and short renders of each figure, in seconds")
+    evaluation.add_argument("--only", metavar="FIGURE[,FIGURE...]",
+                            help="measure only these (default: all): adherence, transitions, tempo, key, "
+                                 "sound, variety, speed")
+    evaluation.add_argument("--seed", type=int, default=0, help="random seed of every render (default: 0)")
+    evaluation.add_argument("-v", "--verbose", action="store_true", help="print every case behind each figure")
+    evaluation.add_argument("--json", action="store_true", help="print JSON (with every case) instead of a table")
     return parser
 
 
@@ -282,9 +298,12 @@ def _cmd_bench(args) -> int:
     for config in CONFIGS:
         print(f"measuring '{config}' for {args.seconds:g} s ...", file=sys.stderr, flush=True)
         results.append(measure_latency(config, args.seconds, args.backend))
-    speed = measure_render_speed(60.0, args.backend)
+    print("measuring render speed on one core ...", file=sys.stderr, flush=True)
+    speed = measure_render_speed(30.0, args.backend)
+    click_speed = measure_render_speed(30.0, "click")
     if args.json:
-        print(json.dumps({"latency": {r.config: r.figures.to_dict() for r in results}, "render": speed}))
+        print(json.dumps({"latency": {r.config: r.figures.to_dict() for r in results}, "render": speed,
+                          "render_baseline": click_speed}))
         return 0
     print(f"control-to-audio latency, null sink, backend {args.backend}, {args.seconds:g} s each")
     print(LatencyResult.header())
@@ -292,8 +311,19 @@ def _cmd_bench(args) -> int:
         print(result.row())
     ours, baseline = results[0].figures.latency_ms.p95, results[-1].figures.latency_ms.p95
     print(f"default p95 is {baseline / ours:.1f}x lower than the 2 s chunked baseline")
-    print(f"offline render: {speed['audio_s']:.0f} s of audio in {speed['wall_s']:.2f} s "
-          f"({speed['times_real_time']:.0f}x real time)")
+    core = f"core {speed['cpu']}" if speed["cpu"] is not None else "one process"
+    print(f"offline render on {core}, {speed['repeats']} renders of {speed['audio_s']:g} s: {args.backend} "
+          f"median {speed['times_real_time']:.0f}x real time ({speed['slowest_times']:.0f}x to "
+          f"{speed['fastest_times']:.0f}x); baseline click {click_speed['times_real_time']:.0f}x")
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from .evaluation import evaluate
+
+    only = None if args.only is None else [name.strip() for name in args.only.split(",") if name.strip()]
+    report = evaluate(args.backend, quick=args.quick, seed=args.seed, only=only)
+    print(json.dumps(report.to_dict()) if args.json else report.table(verbose=args.verbose))
     return 0
 
 
@@ -309,7 +339,7 @@ def _check_inputs(args) -> None:
 
 
 COMMANDS = {"play": _cmd_play, "serve": _cmd_serve, "render": _cmd_render, "embed": _cmd_embed,
-            "devices": _cmd_devices, "bench": _cmd_bench}
+            "devices": _cmd_devices, "bench": _cmd_bench, "eval": _cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
