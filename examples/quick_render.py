@@ -19,14 +19,14 @@ def main(argv: list[str]) -> int:
     # with the same prompts and seed, gives the same samples on every run.
     # record= streams each rendered block to the WAV file, which stays valid even
     # if the process dies half-way.
-    with Engine("click", bpm=124, sink=None, record=out) as engine:
+    with Engine(bpm=122, sink=None, record=out) as engine:
         # Two slots blend by weight, so one control (a weight) moves the sound
         # between two prompts without replacing either.
-        engine.set_prompt("low", "C3", weight=0.8)
-        engine.set_prompt("high", "G5", weight=0.2)
+        engine.set_prompt("groove", "deep house in A minor", weight=0.8)
+        engine.set_prompt("colour", "flute", weight=0.2)
         # Changes booked on beats land on the exact sample, before rendering starts.
-        engine.set_weight("high", 0.5, at_beat=8)
-        engine.set_weight("low", 0.2, at_beat=12)
+        engine.set_weight("colour", 0.6, at_beat=8)
+        engine.set_weight("groove", 0.5, at_beat=12)
 
         audio = engine.render(SECONDS)
         print(f"wrote {out}: {len(audio) / engine.sample_rate:g} s, "

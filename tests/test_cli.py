@@ -159,9 +159,9 @@ def test_render_30_seconds_of_minimal_techno(tmp_path):
 
 def test_weighted_prompts_blend_and_pcm16(tmp_path):
     """Weighted prompts reach the engine as weighted slots, and --subtype pcm16 writes 16-bit PCM."""
-    ok("render", "--prompt", "C4:0.25", "--prompt", "C5:0.75", "--seconds", "2", "--subtype", "pcm16",
+    ok("render", "-b", "click", "--prompt", "C4:0.25", "--prompt", "C5:0.75", "--seconds", "2", "--subtype", "pcm16",
        "--log", "a.jsonl", "--out", "a.wav", cwd=tmp_path)
-    ok("render", "--prompt", "C4:0.75", "--prompt", "C5:0.25", "--seconds", "2", "--out", "b.wav",
+    ok("render", "-b", "click", "--prompt", "C4:0.75", "--prompt", "C5:0.25", "--seconds", "2", "--out", "b.wav",
        cwd=tmp_path)
     assert soundfile.info(str(tmp_path / "a.wav")).subtype == "PCM_16"
     a = valid_audio(tmp_path / "a.wav", frames=2 * RATE)
@@ -220,14 +220,14 @@ def test_play_stops_cleanly_on_signal(tmp_path, signum):
 
 def test_embed_note_name(tmp_path):
     """`lmk embed C4` prints the click style with pitch 60."""
-    out = ok("embed", "C4", cwd=tmp_path).stdout
+    out = ok("embed", "-b", "click", "C4", cwd=tmp_path).stdout
     rows = dict(line.split() for line in out.splitlines()[1:])
     assert float(rows["pitch"]) == 60.0
 
 
 def test_embed_json(tmp_path):
     """`lmk embed --json "440 Hz"` prints JSON in the click/1 space with pitch 69."""
-    style = json.loads(ok("embed", "--json", "440 Hz", cwd=tmp_path).stdout)
+    style = json.loads(ok("embed", "-b", "click", "--json", "440 Hz", cwd=tmp_path).stdout)
     assert style["space"] == "click/1"
     assert style["vector"][0] == 69.0
 
@@ -236,7 +236,7 @@ def test_embed_audio_file(tmp_path):
     """`lmk embed some.wav` analyses the audio: a 440 Hz sine embeds near pitch 69."""
     t = np.arange(RATE) / RATE
     soundfile.write(str(tmp_path / "some.wav"), 0.5 * np.sin(2 * np.pi * 440.0 * t), RATE)
-    style = json.loads(ok("embed", "--json", "some.wav", cwd=tmp_path).stdout)
+    style = json.loads(ok("embed", "-b", "click", "--json", "some.wav", cwd=tmp_path).stdout)
     assert style["space"] == "click/1" and style["label"] == "audio"
     assert style["vector"][0] == pytest.approx(69.0, abs=0.1)
 

@@ -335,7 +335,7 @@ def test_errors_name_the_problem_and_the_choices():
         Engine("click", sink=None, latency="fast")
     with pytest.raises(ValueError, match="choose one of: auto, soundcard, null"):
         Engine("click", sink="speakers")
-    with pytest.raises(ValueError, match="unknown backend 'nope'; choose one of: click"):
+    with pytest.raises(ValueError, match="unknown backend 'nope'; choose one of: builtin, click"):
         Engine("nope")
     with pytest.raises(ValueError, match="between 1 and 999 BPM"):
         Engine("click", sink=None, bpm=0)

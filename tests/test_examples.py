@@ -23,12 +23,12 @@ RATE = 48000
 TIMEOUT = 180  # a guard against hangs only
 
 #: The length each example's audio should have, in seconds. session_script.py:
-#: 8 bars of 4/4 at 120 BPM (16 s), then 8 bars at 128 BPM (15 s).
+#: 8 bars of 4/4 at 90 BPM (32 beats, 64/3 s), then 8 bars at 96 BPM (20 s).
 EXPECTED_SECONDS = {
     "quick_render.py": 8.0,
-    "session_script.py": 31.0,
-    # 16 bars at 120 BPM, 8 bars gliding to 132 (120*32/252 s), 8 bars at 132.
-    "piece_32_bars.py": 32.0 + 120 * 32 / 252 + 32 * 60 / 132,
+    "session_script.py": 32 * 60 / 90 + 32 * 60 / 96,
+    # 16 bars at 120 BPM, 8 bars gliding to 128 (120*32/248 s), 8 bars at 128.
+    "piece_32_bars.py": 32.0 + 120 * 32 / 248 + 32 * 60 / 128,
 }
 
 

@@ -16,7 +16,7 @@ def test_backends_are_found_by_name_and_instances_pass_through():
 
 
 def test_bad_names_and_options_are_explained():
-    with pytest.raises(ValueError, match="unknown backend 'magentaa'; choose one of: click"):
+    with pytest.raises(ValueError, match="unknown backend 'magentaa'; choose one of: builtin, click"):
         get_backend("magentaa")
     with pytest.raises(BackendError, match="does not take these options"):
         get_backend("click", size="large")

@@ -17,11 +17,12 @@ __all__ = ["Backend", "BlockRequest", "Capabilities", "Controls", "SAMPLING_CONT
 
 #: Registry name -> "module:class", imported on first use.
 BACKENDS: dict[str, str] = {
+    "builtin": "livemusic_kernel.models.builtin.backend:BuiltinBackend",
     "click": "livemusic_kernel.models.click:ClickBackend",
 }
 
-#: The backend used when none is named. The builtin model replaces the click model here.
-DEFAULT_BACKEND = "click"
+#: The backend used when none is named: the builtin generative model, which runs anywhere.
+DEFAULT_BACKEND = "builtin"
 
 
 def available_backends() -> list[str]:

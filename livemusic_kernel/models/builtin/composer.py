@@ -1,0 +1,668 @@
+"""The builtin model's composer: what every layer plays, bar by bar.
+
+Generation here is a small language model over musical material rather than
+audio tokens, and the sampling controls keep the meaning they have in a
+neural model:
+
+* At the start of every bar (and of every phrase, for chords and the lead's
+  motif), each layer gathers a pool of **candidates**: the material it
+  played last (repeating is what music mostly does), mutations of it (how
+  many and how wild grows with **temperature**), and fresh material from the
+  archetypes of that layer (a four-on-the-floor beat, a walking bass, off-beat
+  stabs, an arpeggio ...) shaped by the style.
+* Each candidate gets two scores: how well it fits the style (its archetype's
+  typical descriptors against the style's, and its measured density and
+  syncopation against the style's) and how well it continues the musical
+  context (its distance from what was just played). Like classifier-free
+  guidance, the logit is ``context + guidance * style``: a high **guidance**
+  follows the prompt at once, a low one lets the music keep its own course.
+* The **top_k** best candidates are kept and one is sampled with
+  ``softmax(logit / temperature)`` (temperature 0 is greedy).
+
+All randomness comes from ``numpy.random.default_rng((seed, bar, purpose))``,
+so a seed and a control log give the same music on every run, and different
+seeds give different music.
+
+Phrases last four bars: a chord progression and a melodic motif are chosen
+per phrase, the motif returns varied in the following bars (call, answer,
+variation, cadence), drums fill into the next phrase and a crash marks it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .feel import Feel
+from .instruments import DRUM_PIECES
+from .theory import Key, progression_weights
+
+__all__ = ["STEPS_PER_BEAT", "PHRASE_BARS", "Event", "BarPlan", "Phrase", "Memory", "Sampling",
+           "Context", "compose_bar", "choose", "choose_key", "DRUM_ARCHETYPES", "BASS_ARCHETYPES",
+           "COMP_ARCHETYPES"]
+
+STEPS_PER_BEAT = 4
+PHRASE_BARS = 4
+_V = len(DRUM_PIECES)
+_PIECE = {name: i for i, name in enumerate(DRUM_PIECES)}
+_LEVEL = {"X": 1.0, "x": 0.8, "o": 0.55, "g": 0.3, ".": 0.0}
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """The sampling controls the composer reads."""
+
+    temperature: float = 1.1
+    top_k: int = 40
+    guidance: float = 4.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the model hears in its recent context audio (its own output and
+    injected input), as the audio-injection hooks deliver it."""
+
+    #: Pitch-class profile of the recent audio (12 values summing to 1), or None.
+    chroma: tuple[float, ...] | None = None
+    #: How clearly the context states a key (0..1).
+    key_strength: float = 0.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a layer does in a bar. ``step`` counts sixteenths from the bar's start.
+
+    ``what`` depends on the layer: a drum piece; for the bass a chord-tone
+    name (root, fifth, octave, third, seventh, approach); for the harmony
+    ``chord`` or the index of a chord tone (an arpeggio); for the lead a
+    scale degree; for the texture ``pad`` or a chord-tone index.
+    """
+
+    step: int
+    layer: str
+    what: str | int
+    length: float = 1.0   # in steps
+    velocity: float = 1.0
+
+
+@dataclass(frozen=True)
+class Phrase:
+    start: int                                   # the bar it starts on
+    #: Per bar, the chord changes: ((step, scale degree), ...).
+    chords: tuple[tuple[tuple[int, int], ...], ...]
+    #: The lead's motif: ((step, length, scale degree), ...), one bar long.
+    motif: tuple[tuple[int, float, int], ...]
+
+
+@dataclass(frozen=True)
+class BarPlan:
+    index: int
+    steps: int
+    chords: tuple[tuple[int, int], ...]
+    events: tuple[Event, ...]
+    fill: bool = False
+
+    def chord_at(self, step: int) -> int:
+        degree = self.chords[0][1]
+        for start, d in self.chords:
+            if start <= step:
+                degree = d
+        return degree
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the composer remembers between bars (immutable; each bar makes a new one)."""
+
+    key: Key | None = None
+    phrase: Phrase | None = None
+    drums: tuple[np.ndarray, str] | None = None     # (pattern (pieces x steps), archetype)
+    bass: tuple[str, str] | None = None              # (pattern, archetype)
+    comp: tuple[str, str] | None = None
+    #: The feel the current material was chosen for (a big enough change re-plans mid-bar).
+    planned_for: np.ndarray | None = field(default=None, compare=False)
+
+
+# -- sampling -------------------------------------------------------------------------------
+
+def choose(rng: np.random.Generator, logits: np.ndarray, sampling: Sampling) -> int:
+    """Sample an index: keep the top_k logits, then softmax(logit / temperature)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    order = np.argsort(-logits, kind="stable")[:max(1, sampling.top_k)]
+    if sampling.temperature <= 1e-3 or len(order) == 1:
+        return int(order[0])
+    z = logits[order] / sampling.temperature
+    p = np.exp(z - z.max())
+    return int(order[rng.choice(len(order), p=p / p.sum())])
+
+
+def _fit(signature: dict[str, float], feel: Feel) -> float:
+    """How typical a signature is of the feel: a log-prior, 0 at best, negative elsewhere."""
+    score = 0.0
+    for name, value in signature.items():
+        if name == "bpm":
+            score -= 0.5 * (math.log2(feel.preferred_bpm / value) / 0.4) ** 2
+        elif name in ("electronic", "acoustic", "hand"):
+            kit = feel.kit_weights[("electronic", "acoustic", "hand").index(name)]
+            score += 1.5 * value * kit
+        elif name == "family":
+            continue
+        else:
+            score -= 0.5 * ((getattr(feel, name) - value) / 0.22) ** 2
+    return score
+
+
+# -- drums ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Archetype:
+    name: str
+    signature: dict[str, float]
+    parts: dict[str, str]
+
+
+DRUM_ARCHETYPES: tuple[Archetype, ...] = (
+    Archetype("four on the floor", {"energy": .75, "syncopation": .3, "swing": .05, "bpm": 126, "electronic": 1},
+              {"kick": "X...X...X...X...", "clap": "....x.......x...", "hat": "..o...o...o...o."}),
+    Archetype("disco", {"energy": .7, "syncopation": .3, "swing": .1, "bpm": 118, "acoustic": .5, "electronic": .5},
+              {"kick": "X...X...X...X...", "snare": "....x.......x...", "open_hat": "..o...o...o...o.",
+               "hat": "x.g.x.g.x.g.x.g."}),
+    Archetype("backbeat", {"energy": .65, "syncopation": .3, "swing": .1, "bpm": 115, "acoustic": 1},
+              {"kick": "X.......X.x.....", "snare": "....X.......X...", "hat": "x.o.x.o.x.o.x.o."}),
+    Archetype("rock drive", {"energy": .92, "syncopation": .2, "swing": .05, "bpm": 150, "grit": .7, "acoustic": 1},
+              {"kick": "X.x.X.x.X.x.X.x.", "snare": "....X.......X...", "ride": "x.x.x.x.x.x.x.x."}),
+    Archetype("boom bap", {"energy": .55, "syncopation": .55, "swing": .5, "bpm": 90, "electronic": .6},
+              {"kick": "X......x..x.....", "snare": "....X.......X...", "hat": "x.o.x.o.x.o.x.o."}),
+    Archetype("half time", {"energy": .7, "syncopation": .6, "swing": .1, "bpm": 140, "electronic": 1},
+              {"kick": "X.........x.....", "snare": "........X.......", "hat": "x.x.x.x.x.x.x.x."}),
+    Archetype("breakbeat", {"energy": .85, "syncopation": .75, "swing": .05, "bpm": 170, "electronic": .8},
+              {"kick": "X.........X.....", "snare": "....X..g.g..X..g", "hat": "x.x.x.x.x.x.x.x."}),
+    Archetype("funk", {"energy": .75, "syncopation": .7, "swing": .2, "bpm": 105, "acoustic": .8},
+              {"kick": "X..x..x...x.....", "snare": "....X..g.g..X..g", "hat": "xgxgxgxgxgxgxgxg"}),
+    Archetype("one drop", {"energy": .4, "syncopation": .6, "swing": .4, "bpm": 76, "acoustic": .7},
+              {"kick": "........X.......", "rim": "........x.......", "hat": "x.x.x.x.x.x.x.x."}),
+    Archetype("jazz swing", {"energy": .45, "syncopation": .5, "swing": .85, "bpm": 140, "acoustic": 1},
+              {"ride": "x...x.ox..x...ox", "hat": "....x.......x...", "kick": "g...g...g...g..."}),
+    Archetype("shuffle", {"energy": .55, "syncopation": .3, "swing": .85, "bpm": 100, "acoustic": 1},
+              {"kick": "X.......X.......", "snare": "....X.......X...", "hat": "x.o.x.o.x.o.x.o."}),
+    Archetype("bossa", {"energy": .35, "syncopation": .55, "swing": .1, "bpm": 128, "acoustic": .6, "hand": .4},
+              {"kick": "x..x....x..x....", "rim": "x..x..x...x..x..", "shaker": "x.o.x.o.x.o.x.o."}),
+    Archetype("dembow", {"energy": .7, "syncopation": .6, "swing": .05, "bpm": 95, "electronic": 1},
+              {"kick": "X...X...X...X...", "snare": "...x..x....x..x.", "hat": "x.x.x.x.x.x.x.x."}),
+    Archetype("hand groove", {"energy": .6, "syncopation": .65, "swing": .15, "bpm": 110, "hand": 1},
+              {"kick": "X.....x...X.....", "perc_low": "x..x..x...x..x..", "perc_high": "..x..x.xx...x.x.",
+               "shaker": "xoxoxoxoxoxoxoxo"}),
+    Archetype("tabla", {"energy": .5, "syncopation": .6, "density": .75, "swing": .1, "bpm": 100, "hand": 1},
+              {"perc_low": "x.....x.x.....x.", "perc_high": "x.xgx.x.x.xgx.xg"}),
+    Archetype("pulse", {"energy": .2, "syncopation": .2, "density": .2, "swing": .1, "bpm": 80},
+              {"kick": "x.......x.......", "shaker": "....o.......o..."}),
+)
+
+
+def _parse(parts: dict[str, str]) -> np.ndarray:
+    pattern = np.zeros((_V, 16))
+    for piece, text in parts.items():
+        pattern[_PIECE[piece]] = [_LEVEL[c] for c in text]
+    return pattern
+
+
+_ARCHETYPE_PATTERNS = {a.name: _parse(a.parts) for a in DRUM_ARCHETYPES}
+_ARCHETYPES = {a.name: a for a in DRUM_ARCHETYPES}
+_TIME_KEEPERS = [_PIECE[p] for p in ("hat", "ride", "shaker")]
+
+
+def _fit_meter(pattern: np.ndarray, beats: int) -> np.ndarray:
+    """A one-bar 4/4 pattern laid over ``beats`` beats: the downbeat's beat
+    first, then the 4/4 beats in turn (3/4 takes beats one, two and four)."""
+    if beats == 4:
+        return pattern.copy()
+    sources = [0, 1, 3] if beats == 3 else [0] + [1 + (i % 3) for i in range(beats - 1)]
+    return np.concatenate([pattern[..., 4 * s:4 * s + 4] for s in sources], axis=-1)
+
+
+def _shape_drums(base: np.ndarray, feel: Feel, rng: np.random.Generator) -> np.ndarray:
+    """An archetype's pattern made to the feel: time-keeping thinned or doubled
+    for density, ghost notes for busy and syncopated feels."""
+    p = base.copy()
+    steps = p.shape[1]
+    offbeat8 = (np.arange(steps) % 4) == 2
+    sixteenth = (np.arange(steps) % 2) == 1
+    for row in _TIME_KEEPERS:
+        if not p[row].any():
+            continue
+        if feel.density > 0.68:
+            p[row, sixteenth & (p[row] == 0)] = 0.3
+        elif feel.density < 0.3:
+            p[row, offbeat8 | sixteenth] = 0.0
+    if feel.density > 0.55 and feel.syncopation > 0.5:
+        ghosts = sixteenth & (rng.random(steps) < 0.25 * feel.syncopation) & (p[_PIECE["snare"]] == 0)
+        if p[_PIECE["snare"]].any():
+            p[_PIECE["snare"], ghosts] = 0.3
+    return p
+
+
+def _mutate_drums(pattern: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    p = pattern.copy()
+    used = [r for r in range(_V) if p[r].any()] or [_PIECE["kick"]]
+    steps = p.shape[1]
+    for _ in range(count):
+        row = used[int(rng.integers(len(used)))]
+        step = int(rng.integers(steps))
+        if step == 0 and row == _PIECE["kick"]:
+            continue  # the downbeat's kick anchors the groove
+        if p[row, step] > 0:
+            p[row, step] = 0.0 if rng.random() < 0.6 else float(rng.choice([0.3, 0.55, 0.8]))
+        else:
+            p[row, step] = 0.3 if step % 2 else 0.55
+    return p
+
+
+def _drum_features(p: np.ndarray, beats: int) -> tuple[float, float]:
+    """(density, syncopation) of a pattern on the style's 0..1 scales."""
+    hits = float((p > 0).sum())
+    per_beat = max(hits / beats, 0.25)
+    density = float(np.clip(math.log2(per_beat / 0.5) / 4.0, 0.0, 1.0))
+    weight = p[[i for i in range(_V) if i not in _TIME_KEEPERS]]
+    total = weight.sum()
+    off = weight[:, (np.arange(p.shape[1]) % 4) != 0].sum()
+    return density, float(off / total) if total > 0 else 0.0
+
+
+def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, rng: np.random.Generator,
+                phrase_start: bool) -> tuple[np.ndarray, str]:
+    candidates: list[tuple[np.ndarray, str, bool]] = []
+    previous = memory.drums
+    if previous is not None and previous[0].shape[1] == 4 * beats:
+        candidates.append((previous[0], previous[1], True))
+        for _ in range(6):
+            count = 1 + int(rng.poisson(max(sampling.temperature, 0.0) * 1.5))
+            candidates.append((_mutate_drums(previous[0], rng, count), previous[1], False))
+    for archetype in DRUM_ARCHETYPES:
+        shaped = _shape_drums(_fit_meter(_ARCHETYPE_PATTERNS[archetype.name], beats), feel, rng)
+        candidates.append((shaped, archetype.name, False))
+    logits = np.empty(len(candidates))
+    for i, (pattern, name, kept) in enumerate(candidates):
+        density, syncopation = _drum_features(pattern, beats)
+        style = _fit(_ARCHETYPES[name].signature, feel)
+        style -= 0.5 * ((density - feel.density) / 0.2) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.3) ** 2
+        logits[i] = _context_score(pattern, previous[0] if previous is not None else None, kept, phrase_start) \
+            + sampling.guidance * style / 4.0
+    pattern, name, _ = candidates[choose(rng, logits, sampling)]
+    return pattern, name
+
+
+def _context_score(candidate: np.ndarray, previous: np.ndarray | None, kept: bool, phrase_start: bool) -> float:
+    """Continuing the context: repeating what was played scores best, the more
+    different a candidate is the worse; a new phrase frees the music a little."""
+    if previous is None or previous.shape != candidate.shape:
+        return 0.0
+    distance = float(np.abs(candidate - previous).sum()) / max(1.0, float(np.abs(previous).sum()))
+    return -(1.5 if phrase_start else 3.0) * distance + (0.5 if kept else 0.0)
+
+
+def _fill(pattern: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The last beat of a phrase: snare and toms in sixteenths, rising."""
+    p = pattern.copy()
+    steps = p.shape[1]
+    start = steps - 4 if rng.random() < 0.6 else steps - 8
+    for step in range(start, steps):
+        p[:, step] = np.where(np.isin(np.arange(_V), _TIME_KEEPERS), p[:, step], 0.0)
+        piece = ("snare", "tom_high", "tom_low")[int(rng.integers(3))] if step % 2 == 0 else "snare"
+        p[_PIECE[piece], step] = 0.45 + 0.5 * (step - start) / (steps - start)
+    return p
+
+
+# -- bass and comping -------------------------------------------------------------------------
+
+BASS_ARCHETYPES: tuple[Archetype, ...] = (
+    Archetype("whole", {"density": .15, "energy": .3, "syncopation": .2}, {"bass": "R---------------"}),
+    Archetype("root fifth", {"density": .3, "energy": .4, "syncopation": .15, "swing": .1},
+              {"bass": "R-------F-------"}),
+    Archetype("quarters", {"density": .4, "energy": .5, "syncopation": .2}, {"bass": "R---R---F---R---"}),
+    Archetype("eighths", {"density": .6, "energy": .85, "syncopation": .2}, {"bass": "R-R-R-R-R-R-R-O-"}),
+    Archetype("offbeat", {"density": .5, "energy": .75, "syncopation": .55, "electronic": 1},
+              {"bass": "..R-..R-..R-..R-"}),
+    Archetype("rolling", {"density": .9, "energy": .85, "syncopation": .5, "electronic": 1},
+              {"bass": ".RRR.RRR.RRR.RRR"}),
+    Archetype("walking", {"density": .45, "swing": .7, "complexity": .7, "energy": .45},
+              {"bass": "R---T---F---A---"}),
+    Archetype("funk", {"density": .75, "syncopation": .8, "energy": .75}, {"bass": "R..O..R.R.O..R.F"}),
+    Archetype("reggae", {"density": .4, "syncopation": .75, "energy": .45, "swing": .3, "bpm": 76},
+              {"bass": "..R-R-..F-..R-R."}),
+    Archetype("octaves", {"density": .65, "energy": .7, "syncopation": .3}, {"bass": "R-O-R-O-R-O-R-O-"}),
+    Archetype("sub", {"density": .2, "energy": .7, "syncopation": .45, "bpm": 140, "electronic": 1},
+              {"bass": "R-----------R---"}),
+    Archetype("tumbao", {"density": .35, "syncopation": .85, "energy": .55, "hand": .8},
+              {"bass": "......R-----F---"}),
+    Archetype("acid", {"density": .85, "brightness": .75, "grit": .5, "energy": .8, "electronic": 1},
+              {"bass": "RRO.RR.ORR.RO.RR"}),
+)
+_BASS_TONES = {"R": "root", "F": "fifth", "O": "octave", "T": "third", "S": "seventh", "A": "approach"}
+
+COMP_ARCHETYPES: tuple[Archetype, ...] = (
+    Archetype("held", {"density": .15, "energy": .3}, {"comp": "C---------------"}),
+    Archetype("halves", {"density": .35, "energy": .45}, {"comp": "C-------C-------"}),
+    Archetype("quarters", {"density": .5, "energy": .65, "syncopation": .2}, {"comp": "C---C---C---C---"}),
+    Archetype("off-beat stabs", {"density": .45, "syncopation": .8, "energy": .55}, {"comp": "..C...C...C...C."}),
+    Archetype("syncopated stabs", {"density": .45, "syncopation": .7, "energy": .7, "electronic": 1},
+              {"comp": "C..C..C...C..C.."}),
+    Archetype("charleston", {"density": .3, "swing": .7, "complexity": .7, "syncopation": .5},
+              {"comp": "C-----C-........"}),
+    Archetype("arpeggio", {"density": .6, "energy": .4, "complexity": .45}, {"comp": "0-1-2-3-0-1-2-3-"}),
+    Archetype("fast arpeggio", {"density": .85, "energy": .7, "electronic": .6}, {"comp": "0123012301230123"}),
+    Archetype("alberti", {"density": .55, "energy": .4, "complexity": .5, "swing": 0.0},
+              {"comp": "0-2-1-2-0-2-1-2-"}),
+    Archetype("strum", {"density": .65, "energy": .6, "syncopation": .4}, {"comp": "C-cC-cC-C-cC-cC-"}),
+    Archetype("chug", {"density": .6, "energy": .9, "grit": .8}, {"comp": "C-C-C-C-C-C-C-C-"}),
+    Archetype("montuno", {"density": .7, "syncopation": .85, "energy": .65, "hand": .5},
+              {"comp": "C.C..C.C.C..C.C."}),
+)
+#: Comping patterns that suit a family's hands (a bonus to their style score).
+_COMP_FAMILY = {"strum": ("guitar_clean", "plucked"), "chug": ("guitar_distorted",),
+                "held": ("synth_pad", "bowed", "organ", "voice", "reed", "brass"),
+                "alberti": ("piano", "plucked"), "arpeggio": ("piano", "plucked", "mallet", "guitar_clean"),
+                "fast arpeggio": ("synth_lead", "synth_pad", "mallet", "plucked"),
+                "off-beat stabs": ("organ", "electric_piano", "guitar_clean", "piano"),
+                "charleston": ("piano", "electric_piano", "guitar_clean"),
+                "montuno": ("piano",), "quarters": ("piano", "electric_piano", "guitar_clean")}
+
+
+def _fit_text(text: str, beats: int) -> str:
+    if beats == 4:
+        return text
+    sources = [0, 1, 3] if beats == 3 else [0] + [1 + (i % 3) for i in range(beats - 1)]
+    return "".join(text[4 * s:4 * s + 4] for s in sources)
+
+
+def _text_features(text: str, beats: int) -> tuple[float, float]:
+    onsets = [i for i, c in enumerate(text) if c not in "-."]
+    per_beat = max(len(onsets) / beats, 0.25)
+    density = float(np.clip(math.log2(per_beat / 0.25) / 4.0, 0.0, 1.0))
+    off = sum(1 for i in onsets if i % 4 != 0)
+    return density, off / len(onsets) if onsets else 0.0
+
+
+def _mutate_text(text: str, rng: np.random.Generator, count: int, alphabet: str) -> str:
+    chars = list(text)
+    for _ in range(count):
+        i = int(rng.integers(1, len(chars)))
+        chars[i] = "." if chars[i] not in ".-" else alphabet[int(rng.integers(len(alphabet)))]
+    return "".join(chars)
+
+
+def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ...], part: str, alphabet: str,
+               feel: Feel, family: str, sampling: Sampling, beats: int, rng: np.random.Generator,
+               phrase_start: bool) -> tuple[str, str]:
+    """The bass line or the comping pattern for a bar, chosen like the drums."""
+    candidates: list[tuple[str, str, bool]] = []
+    if previous is not None and len(previous[0]) == 4 * beats:
+        candidates.append((previous[0], previous[1], True))
+        for _ in range(4):
+            count = 1 + int(rng.poisson(max(sampling.temperature, 0.0)))
+            candidates.append((_mutate_text(previous[0], rng, count, alphabet), previous[1], False))
+    for archetype in archetypes:
+        candidates.append((_fit_text(archetype.parts[part], beats), archetype.name, False))
+    by_name = {a.name: a for a in archetypes}
+    logits = np.empty(len(candidates))
+    for i, (text, name, kept) in enumerate(candidates):
+        density, syncopation = _text_features(text, beats)
+        style = _fit(by_name[name].signature, feel)
+        style -= 0.5 * ((density - feel.density) / 0.25) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.35) ** 2
+        if family in _COMP_FAMILY.get(name, ()):
+            style += 1.0
+        context = 0.0
+        if previous is not None and len(previous[0]) == len(text):
+            distance = sum(a != b for a, b in zip(text, previous[0], strict=True)) / len(text)
+            context = -(1.5 if phrase_start else 3.0) * distance * 2 + (0.5 if kept else 0.0)
+        logits[i] = context + sampling.guidance * style / 4.0
+    text, name, _ = candidates[choose(rng, logits, sampling)]
+    return text, name
+
+
+def _line_events(text: str, layer: str) -> list[Event]:
+    events = []
+    for i, c in enumerate(text):
+        if c in "-.":
+            continue
+        length = 1
+        while i + length < len(text) and text[i + length] == "-":
+            length += 1
+        if layer == "bass":
+            events.append(Event(i, "bass", _BASS_TONES.get(c, "root"), length * 0.9, 0.9 if i % 4 == 0 else 0.75))
+        elif c in "Cc":
+            events.append(Event(i, "harmony", "chord", length * 0.95, 0.85 if c == "C" else 0.55))
+        else:
+            events.append(Event(i, "harmony", int(c), length * 0.95, 0.7 if i % 4 == 0 else 0.6))
+    return events
+
+
+# -- chords and melody ------------------------------------------------------------------------
+
+def _chord_slots(feel: Feel, beats: int) -> list[float]:
+    """Where chords change within a bar (as fractions of it), by harmonic rhythm."""
+    if feel.complexity > 0.65 and feel.density > 0.45 and beats % 2 == 0:
+        return [0.0, 0.5]
+    return [0.0]
+
+
+def _plan_chords(memory: Memory, feel: Feel, key: Key, sampling: Sampling, beats: int,
+                 rng: np.random.Generator) -> tuple[tuple[tuple[int, int], ...], ...]:
+    steps = 4 * beats
+    slots = _chord_slots(feel, beats)
+    slow = feel.complexity < 0.3 or feel.density < 0.25  # a chord lasts two bars
+    count = PHRASE_BARS * len(slots) // (2 if slow and len(slots) == 1 else 1)
+    if feel.complexity < 0.12:  # a drone: the tonic throughout
+        return tuple(((0, 0),) for _ in range(PHRASE_BARS))
+    moves = progression_weights(key.minor, round(feel.complexity, 2))
+    last = memory.phrase.chords[-1][-1][1] if memory.phrase is not None else 0
+    previous = [d for bar in memory.phrase.chords for _, d in bar] if memory.phrase is not None else None
+    candidates = []
+    for _ in range(24):
+        degree, run = (0 if memory.phrase is None else last), []
+        for i in range(count):
+            if i == 0 and memory.phrase is None:
+                degree = 0
+            else:
+                degree = int(rng.choice(7, p=moves[degree]))
+            run.append(degree)
+        candidates.append(run)
+    if memory.phrase is not None and previous is not None:
+        candidates.append(_stretch(previous, count))
+    logits = np.empty(len(candidates))
+    for i, run in enumerate(candidates):
+        style = 0.0
+        style += 1.0 if run[0] == 0 else 0.0
+        style += 1.5 if run[-1] in (4, 3, 6) else 0.0   # ends on a chord that leads home
+        variety = len(set(run)) / len(run)
+        style -= 0.5 * ((variety - (0.3 + 0.5 * feel.complexity)) / 0.25) ** 2
+        context = 0.0
+        if previous is not None:
+            same = sum(a == b for a, b in zip(_stretch(previous, count), run, strict=True)) / count
+            context = 2.0 * same
+        logits[i] = context + sampling.guidance * style / 4.0
+    run = candidates[choose(rng, logits, sampling)]
+    per_bar = []
+    for bar in range(PHRASE_BARS):
+        if slow and len(slots) == 1:
+            per_bar.append(((0, run[bar // 2]),))
+        else:
+            per_bar.append(tuple((int(round(slot * steps)), run[bar * len(slots) + j])
+                                 for j, slot in enumerate(slots)))
+    return tuple(per_bar)
+
+
+def _stretch(values: list[int], count: int) -> list[int]:
+    return [values[int(i * len(values) / count)] for i in range(count)]
+
+
+def _plan_motif(memory: Memory, feel: Feel, sampling: Sampling, beats: int,
+                rng: np.random.Generator) -> tuple[tuple[int, float, int], ...]:
+    """A one-bar melodic motif: a rhythm from density and syncopation, a contour
+    that moves mostly by step, leaps now and then (more with complexity) and
+    turns back after a leap."""
+    steps = 4 * beats
+    previous = memory.phrase.motif if memory.phrase is not None else None
+    weights = np.where(np.arange(steps) % 4 == 0, 1.0, np.where(np.arange(steps) % 2 == 0, 0.45, 0.15))
+    weights = weights * (1.0 - feel.syncopation) + (1.0 - weights) * feel.syncopation * 0.8 + 0.02
+    candidates = []
+    for _ in range(16):
+        notes = int(np.clip(round(1.5 + 8.0 * feel.density ** 1.2 * beats / 4 + rng.normal(0, 0.8)), 1, steps))
+        onsets = sorted(rng.choice(steps, size=notes, replace=False, p=weights / weights.sum()).tolist())
+        degree = int(rng.choice([0, 2, 4]))
+        contour, last_leap = [], 0
+        for _ in onsets:
+            contour.append(degree)
+            if last_leap:
+                move = -int(np.sign(last_leap)) * int(rng.integers(1, 3))
+                last_leap = 0
+            elif rng.random() < 0.12 + 0.25 * feel.complexity:
+                move = int(rng.choice([-5, -4, -3, 3, 4, 5]))
+                last_leap = move
+            else:
+                move = int(rng.choice([-2, -1, -1, 0, 1, 1, 2]))
+            degree = int(np.clip(degree + move, -3, 9))
+        lengths = [((onsets[i + 1] if i + 1 < len(onsets) else steps) - s) * 0.9 for i, s in enumerate(onsets)]
+        candidates.append(tuple(zip(onsets, lengths, contour, strict=True)))
+    if previous is not None and all(s < steps for s, _, _ in previous):
+        candidates.append(previous)
+    logits = np.empty(len(candidates))
+    for i, motif in enumerate(candidates):
+        density, syncopation = _motif_features(motif, beats)
+        style = -0.5 * ((density - feel.density) / 0.2) ** 2 - 0.5 * ((syncopation - feel.syncopation) / 0.3) ** 2
+        context = 0.0
+        if previous is not None:
+            context = 1.0 if motif == previous else -0.2 * abs(len(motif) - len(previous))
+        logits[i] = context + sampling.guidance * style / 4.0
+    return candidates[choose(rng, logits, sampling)]
+
+
+def _motif_features(motif, beats: int) -> tuple[float, float]:
+    per_beat = max(len(motif) / beats, 0.25)
+    density = float(np.clip(math.log2(per_beat / 0.25) / 4.0, 0.0, 1.0))
+    off = sum(1 for s, _, _ in motif if s % 4 != 0)
+    return density, off / len(motif) if motif else 0.0
+
+
+def _vary_motif(motif, bar_in_phrase: int, rng: np.random.Generator, temperature: float, steps: int):
+    """The motif in bar n of its phrase: as stated, answered (its ending moved),
+    varied (a few notes changed, more when hot), and closed on the tonic."""
+    notes = [list(n) for n in motif]
+    if not notes:
+        return ()
+    if bar_in_phrase == 1:
+        notes[-1][2] += int(rng.choice([-2, -1, 1, 2]))
+    elif bar_in_phrase == 2:
+        for note in notes:
+            if rng.random() < 0.2 + 0.2 * temperature:
+                note[2] += int(rng.choice([-2, -1, 1, 2]))
+    elif bar_in_phrase == 3:
+        notes[-1][2] = 0 if notes[-1][2] < 4 else 7
+        notes[-1][1] = max(notes[-1][1], (steps - notes[-1][0]) * 0.95)
+    return tuple((int(s), float(length), int(np.clip(d, -4, 11))) for s, length, d in notes)
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+#: Keys a style that names none is played in, drawn by the seed (guitar- and piano-friendly ones).
+_COMMON_TONICS = (9, 4, 2, 7, 0, 5, 11, 10)
+
+
+def choose_key(memory: Memory, feel: Feel, context: Context, sampling: Sampling) -> Key:
+    """The key: the style's, else the context's when it states one clearly, else
+    one drawn from the seed; the current key is kept unless another is clearly
+    wanted, so a blend of two keys does not flip between them."""
+    chroma = np.array(feel.chroma)
+    if feel.has_key:
+        wanted = chroma - chroma.mean()
+    else:
+        wanted = np.zeros(12)
+    if context.chroma is not None and context.key_strength > 0.3:
+        # Guidance weighs the prompt against what the context plays.
+        from .analysis import KEY_PROFILES  # the profiles the audio embedding also uses
+
+        profile = np.array(context.chroma)
+        fits = [np.corrcoef(profile, np.roll(KEY_PROFILES["minor" if feel.mode < 0.5 else "major"], t))[0, 1]
+                for t in range(12)]
+        wanted = wanted * sampling.guidance + context.key_strength * (np.array(fits) - np.mean(fits))
+    mode = _mode(feel, sampling)
+    current = memory.key
+    if not wanted.any():
+        if current is not None:
+            return Key(current.tonic, mode)
+        rng = np.random.default_rng([sampling.seed & 0xFFFFFFFF, 0x6B6579])
+        return Key(int(_COMMON_TONICS[int(rng.integers(len(_COMMON_TONICS)))]), mode)
+    tonic = int(np.argmax(wanted))
+    if current is not None and wanted[current.tonic] >= wanted[tonic] - 0.02:
+        tonic = current.tonic
+    return Key(tonic, mode)
+
+
+def _mode(feel: Feel, sampling: Sampling) -> str:
+    if feel.mode >= 0.62:
+        return "major"
+    if feel.mode <= 0.38:
+        return "minor"
+    if abs(feel.mode - 0.5) < 0.02:  # undecided: the seed decides
+        return "minor" if np.random.default_rng([sampling.seed & 0xFFFFFFFF, 0x6D6F6465]).random() < 0.55 else "major"
+    return "dorian" if feel.mode < 0.5 else "mixolydian"
+
+
+# -- the bar ----------------------------------------------------------------------------------
+
+def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats: int,
+                context: Context = Context(), *, from_step: int = 0) -> tuple[BarPlan, Memory]:
+    """Plan bar number ``bar`` (or, with ``from_step``, its remainder after a
+    change of style) and return it with the composer's new memory."""
+    steps = STEPS_PER_BEAT * beats
+    rng = np.random.default_rng([sampling.seed & 0xFFFFFFFF, bar, from_step, 0x626172])
+    in_phrase = bar % PHRASE_BARS
+    phrase_start = in_phrase == 0 and from_step == 0
+    key = choose_key(memory, feel, context, sampling)
+    phrase = memory.phrase
+    if phrase is None or phrase_start or any(len(c) and c[-1][0] >= steps for c in phrase.chords):
+        memory_for = replace(memory, key=key)
+        phrase = Phrase(bar - in_phrase, _plan_chords(memory_for, feel, key, sampling, beats, rng),
+                        _plan_motif(memory_for, feel, sampling, beats, rng))
+    drums = _plan_drums(memory, feel, sampling, beats, rng, phrase_start)
+    bass = _plan_line(memory.bass, BASS_ARCHETYPES, "bass", "RFOA", feel, feel.family("bass"), sampling, beats,
+                      rng, phrase_start)
+    comp = _plan_line(memory.comp, COMP_ARCHETYPES, "comp", "Cc0123", feel, feel.family("harmony"), sampling,
+                      beats, rng, phrase_start)
+    last_bar = in_phrase == PHRASE_BARS - 1
+    fill = last_bar and feel.stem("drums") > 0.15 and rng.random() < 0.35 + 0.3 * feel.energy
+    pattern = _fill(drums[0], rng) if fill else drums[0]
+
+    events: list[Event] = []
+    for row, piece in enumerate(DRUM_PIECES):
+        for step in np.nonzero(pattern[row])[0]:
+            events.append(Event(int(step), "drums", piece, 1.0, float(pattern[row, step])))
+    if in_phrase == 0 and feel.energy > 0.55 and bar > 0:
+        events.append(Event(0, "drums", "crash", 1.0, 0.8))
+    events += _line_events(bass[0], "bass")
+    events += _line_events(comp[0], "harmony")
+    for step, length, degree in _vary_motif(phrase.motif, in_phrase, rng, sampling.temperature, steps):
+        events.append(Event(step, "lead", degree, length, 0.85 if step % 4 == 0 else 0.72))
+    events += _texture_events(feel, steps, phrase.chords[in_phrase])
+    events = [e for e in events if e.step >= from_step]
+    events.sort(key=lambda e: (e.step, e.layer))
+    plan = BarPlan(bar, steps, phrase.chords[in_phrase], tuple(events), fill)
+    return plan, Memory(key, phrase, drums, bass, comp, np.asarray(feel.vector()))
+
+
+#: Families that hold a chord as a pad in the texture layer (the others sparkle an arpeggio).
+PAD_FAMILIES = ("synth_pad", "bowed", "voice", "organ", "reed", "brass", "woodwind")
+
+
+def _texture_events(feel: Feel, steps: int, chords: tuple[tuple[int, int], ...]) -> list[Event]:
+    """The texture layer: a pad held through each chord, or, for struck and
+    plucked families, a slow high arpeggio that sparkles above the harmony."""
+    family = feel.family("texture")
+    bounds = [start for start, _ in chords] + [steps]
+    if family in PAD_FAMILIES:
+        return [Event(start, "texture", "pad", (bounds[i + 1] - start) * 0.98, 0.6)
+                for i, (start, _) in enumerate(chords)]
+    every = 4 if feel.density > 0.5 else 8
+    return [Event(step, "texture", (step // every) % 3, every * 0.9, 0.45) for step in range(0, steps, every)]

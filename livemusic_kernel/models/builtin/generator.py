@@ -1,0 +1,484 @@
+"""The builtin model's stream: bars planned by the composer, notes started on
+the beat grid, mixed, given a room, and mastered.
+
+One call of :meth:`Generator.step` turns a block request into audio:
+
+1. **Plan.** When the block reaches a new bar, the composer plans it; when the
+   style has moved far since the current bar was planned (a prompt change, a
+   morph's step), the rest of the bar is planned again from the next
+   sixteenth, so a change is heard within a block.
+2. **Fire.** Every sixteenth-note step whose time falls in the block starts
+   its events: the step's exact sample comes from the engine's tempo map, plus
+   swing (off-beat eighths and sixteenths move towards triplet positions) and,
+   for acoustic line-ups, a few milliseconds of human timing. Each event
+   becomes a :class:`Voice`: a rendered note (``instruments``), its start
+   sample, gain and pan. Pitches are worked out now, from the key and chord
+   in force, so a key change or held notes apply to the very next note.
+3. **Mix.** Each voice adds the slice of its note that falls in the block to
+   its layer's bus; the layers are summed with their gains (ramped over 20 ms
+   when the style changes, so nothing clicks), and sent to the reverb.
+4. **Master.** A tilt equaliser (brightness), saturation (grit), wear (lofi:
+   band limits, hiss, crackle), a slow leveler towards a loudness set by the
+   energy (-17 to -13 LUFS), a soft clipper and a peak limiter at -1.5 dBFS.
+
+When the instrument that plays a layer changes (a new prompt), the notes that
+layer is still sounding fade out over 30 ms, so the new timbre takes over at
+once. The state is immutable: every step returns a new one, and the output
+depends only on the state and the request, never on how the engine cuts the
+stream into blocks (up to float rounding in the leveler and limiter).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import lfilter
+
+from ...tempo import Segment, TempoMap
+from ..base import BlockRequest
+from . import _dsp
+from .composer import PAD_FAMILIES, STEPS_PER_BEAT, BarPlan, Context, Event, Memory, Sampling, choose_key, compose_bar
+from .feel import Feel, feel_of
+from .instruments import Kit, Tone, render_drum, render_note
+from .space import STEMS
+from .theory import Chord, Key, chord_on, nearest_in, voice_chord
+
+__all__ = ["Generator", "StreamState", "Voice", "LAYERS"]
+
+RATE = _dsp.RATE
+LAYERS = STEMS
+_RAMP = int(0.02 * RATE)      # control changes glide over 20 ms
+_CUT = int(0.03 * RATE)       # notes of a replaced instrument fade out over 30 ms
+_REPLAN_DISTANCE = 0.12       # how far the feel must move (RMS over descriptors) to re-plan mid-bar
+
+#: Where each drum piece sits in the stereo field (-1 left .. 1 right) and how much it feeds the room.
+_DRUM_PAN = {"kick": 0.0, "snare": 0.0, "clap": 0.05, "hat": 0.25, "open_hat": 0.3, "ride": -0.3,
+             "crash": -0.2, "tom_low": -0.3, "tom_high": 0.3, "rim": -0.15, "shaker": 0.45,
+             "perc_low": -0.35, "perc_high": 0.35}
+#: The layers a change of harmony re-strikes: bass, harmony and texture.
+_HARMONIC_LAYERS = (1, 2, 4)
+#: Reverb send of each layer at full ``space``.
+_SENDS = {"drums": 0.25, "bass": 0.05, "harmony": 0.55, "lead": 0.45, "texture": 0.8}
+#: Each layer's gain at full stem level (the balance of a finished mix).
+_LAYER_GAIN = {"drums": 0.9, "bass": 0.8, "harmony": 0.5, "lead": 0.55, "texture": 0.35}
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A note sounding: its rendered audio, where it starts, how loud and where."""
+
+    audio: np.ndarray = field(repr=False)
+    onset: int
+    layer: int
+    left: float
+    right: float
+    cut: int | None = None  # the sample where it starts fading out early, if it was replaced
+
+    @property
+    def end(self) -> int:
+        return self.onset + len(self.audio) if self.cut is None else min(self.onset + len(self.audio),
+                                                                          self.cut + _CUT)
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """A value gliding from ``start`` to ``end`` over ``_RAMP`` samples from ``at``."""
+
+    start: float
+    end: float
+    at: int = 0
+
+    def to(self, value: float, sample: int) -> Ramp:
+        if value == self.end:
+            return self
+        return Ramp(self.value(sample), value, sample)
+
+    def value(self, sample: int) -> float:
+        t = min(max((sample - self.at) / _RAMP, 0.0), 1.0)
+        return self.start + (self.end - self.start) * t
+
+    def over(self, start: int, frames: int) -> float | np.ndarray:
+        """The value for each sample of a block (a plain number while it holds still)."""
+        if start >= self.at + _RAMP or self.start == self.end:
+            return self.end
+        t = np.clip((np.arange(start, start + frames) - self.at) / _RAMP, 0.0, 1.0)
+        return (self.start + (self.end - self.start) * t).astype(np.float32)[:, None]
+
+
+@dataclass(frozen=True)
+class MixState:
+    gains: tuple[Ramp, ...]
+    sends: tuple[Ramp, ...]
+    low: Ramp                  # tilt EQ: gain of the lows and of the highs added to the signal
+    high: Ramp
+    lofi: Ramp
+    filters: np.ndarray        # states of the fixed filters: tilt low, tilt high, lofi lowpass, lofi highpass
+    reverb: _dsp.ReverbState
+    leveler: _dsp.LevelerState
+    limiter: _dsp.LimiterState
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """Everything the builtin model carries from one block to the next."""
+
+    memory: Memory
+    plan: BarPlan | None
+    bar: int
+    bar_start: Fraction         # the beat the planned bar starts on
+    next_step: int              # the next sixteenth of the bar to fire
+    voices: tuple[Voice, ...]
+    families: tuple             # the instruments each layer last played (to notice a change)
+    voicing: tuple[int, ...]    # the harmony's last voicing, for voice leading
+    pad_voicing: tuple[int, ...]
+    mix: MixState
+    context: Context = Context()
+    #: The feel of the last block (feels are cached, so an unchanged style is the same object).
+    feel: Feel | None = None
+    #: The held notes of the last block.
+    notes: frozenset[int] = frozenset()
+
+
+#: Fixed filters of the master: (b, a) of the tilt's low and high bands, the lofi lowpass and highpass.
+_TILT_LOW = _dsp.one_pole(250.0)
+_LOFI_LOW = _dsp.biquad("lowpass", 3500.0, 0.8)
+_LOFI_HIGH = _dsp.biquad("highpass", 250.0, 0.7)
+
+
+def _first_order_highpass(frequency: float) -> tuple[tuple, tuple]:
+    pole = math.exp(-2.0 * math.pi * frequency / RATE)
+    return ((1 + pole) / 2, -(1 + pole) / 2), (1.0, -pole)
+
+
+_TILT_HIGH = _first_order_highpass(3000.0)
+_FILTERS = (_TILT_LOW, _TILT_HIGH, _LOFI_LOW, _LOFI_HIGH)
+_FILTER_ORDERS = tuple(max(len(b), len(a)) - 1 for b, a in _FILTERS)
+
+
+class Generator:
+    """The streaming half of the builtin backend (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._reverb = _dsp.Reverb()
+        self._leveler = _dsp.Leveler()
+        self._limiter = _dsp.Limiter()
+
+    # -- state ------------------------------------------------------------------------------
+    def initial_state(self) -> StreamState:
+        layers = len(LAYERS)
+        mix = MixState(gains=tuple(Ramp(0.0, 0.0) for _ in range(layers)),
+                       sends=tuple(Ramp(0.0, 0.0) for _ in range(layers)),
+                       low=Ramp(0.0, 0.0), high=Ramp(0.0, 0.0), lofi=Ramp(0.0, 0.0),
+                       filters=np.zeros((sum(_FILTER_ORDERS), 2)), reverb=self._reverb.initial(),
+                       leveler=self._leveler.initial(-15.0), limiter=self._limiter.initial())
+        return StreamState(Memory(), None, -1, Fraction(0), 0, (), (), (), (), mix)
+
+    # -- one block --------------------------------------------------------------------------
+    def step(self, state: StreamState, request: BlockRequest,
+             style_vector: np.ndarray) -> tuple[np.ndarray, StreamState]:
+        controls = request.controls
+        feel = feel_of(style_vector)
+        sampling = Sampling(controls.temperature, controls.top_k, controls.guidance, controls.seed)
+        start, frames = request.start, request.frames
+        end = start + frames
+        tempo = request.tempo or TempoMap(sample_rate=RATE, _segments=(
+            Segment(Fraction(start), request.beat, controls.bpm),))
+        beats = controls.beats_per_bar
+
+        key = state.memory.key
+        if feel is not state.feel:
+            state = self._follow_style(state, feel, sampling, start)
+        voices = list(state.voices)
+        if state.plan is not None and (state.memory.key != key or controls.notes != state.notes):
+            # The harmony moved under the notes sounding: let them go and strike the new chord now.
+            voices = [replace(v, cut=start) if v.layer in _HARMONIC_LAYERS and v.cut is None and v.onset < start
+                      else v for v in voices]
+            struck, voicing, pad_voicing = self._restrike(state, feel, controls, tempo, start)
+            voices += struck
+            state = replace(state, voicing=voicing, pad_voicing=pad_voicing)
+        state = replace(state, notes=controls.notes)
+        while True:
+            if state.plan is None or state.next_step >= state.plan.steps:
+                state = self._next_bar(state, feel, sampling, request.beat, beats)
+            step_beat = state.bar_start + Fraction(state.next_step, STEPS_PER_BEAT)
+            sample = tempo.sample_of(step_beat)
+            if sample >= end:
+                break
+            fired, voicing, pad_voicing = self._fire(state, feel, controls, tempo, sample)
+            voices += fired
+            state = replace(state, next_step=state.next_step + 1, voicing=voicing, pad_voicing=pad_voicing)
+        buses = self._mix_voices(voices, start, frames)
+        audio, mix = self._master(buses, state.mix, feel, start, frames)
+        voices = [v for v in voices if v.end > end]
+        return audio, replace(state, voices=tuple(voices), mix=mix)
+
+    # -- planning ---------------------------------------------------------------------------
+    def _next_bar(self, state: StreamState, feel: Feel, sampling: Sampling, beat: Fraction,
+                  beats: int) -> StreamState:
+        if state.plan is None:
+            # The first bar (or the first after a switch to this model mid-stream): start on the
+            # current bar of the clock, at the sixteenth now due.
+            bar = int(beat // beats)
+            bar_start = Fraction(bar * beats)
+            first = math.ceil((beat - bar_start) * STEPS_PER_BEAT)
+            if first >= STEPS_PER_BEAT * beats:
+                bar, bar_start, first = bar + 1, bar_start + beats, 0
+        else:
+            bar, bar_start, first = state.bar + 1, state.bar_start + Fraction(state.plan.steps, STEPS_PER_BEAT), 0
+        plan, memory = compose_bar(state.memory, bar, feel, sampling, beats, state.context, from_step=first)
+        return replace(state, memory=memory, plan=plan, bar=bar, bar_start=bar_start, next_step=first)
+
+    def _follow_style(self, state: StreamState, feel: Feel, sampling: Sampling, start: int) -> StreamState:
+        """A new style, from this block on: the key follows at once, a layer whose
+        instrument changed fades its sounding notes out, and a big enough move
+        re-plans the rest of the bar from the next sixteenth."""
+        state = replace(state, feel=feel)
+        if state.memory.key is not None:
+            key = choose_key(state.memory, feel, state.context, sampling)
+            if key != state.memory.key:
+                state = replace(state, memory=replace(state.memory, key=key))
+        families = tuple(tuple(f for f, _ in feel.families[layer]) if layer != "drums" else (feel.kit,)
+                         for layer in LAYERS)
+        if families != state.families:
+            changed = {i for i, (a, b) in enumerate(zip(families, state.families or families, strict=True))
+                       if a != b and i != 0}
+            voices = tuple(replace(v, cut=start) if v.layer in changed and v.cut is None else v
+                           for v in state.voices)
+            state = replace(state, families=families, voices=voices)
+        planned = state.memory.planned_for
+        if state.plan is None or planned is None or state.next_step == 0 or state.next_step >= state.plan.steps:
+            return state
+        if float(np.sqrt(np.mean((feel.vector() - planned) ** 2))) < _REPLAN_DISTANCE:
+            return state
+        plan, memory = compose_bar(state.memory, state.bar, feel, sampling, state.plan.steps // STEPS_PER_BEAT,
+                                   state.context, from_step=state.next_step)
+        return replace(state, plan=plan, memory=memory)
+
+    # -- firing -----------------------------------------------------------------------------
+    def _fire(self, state: StreamState, feel: Feel, controls, tempo: TempoMap,
+              grid_sample: int) -> tuple[list[Voice], tuple[int, ...], tuple[int, ...]]:
+        """The voices the current step starts, and the harmony's and pad's voicings after it."""
+        plan, step = state.plan, state.next_step
+        events = [e for e in plan.events if e.step == step]
+        if not events:
+            return [], state.voicing, state.pad_voicing
+        frames_per_step = _frames_per_step(tempo, grid_sample)
+        swing = _swing_delay(step, feel.swing) * frames_per_step
+        rng = np.random.default_rng([controls.seed & 0xFFFFFFFF, state.bar, step, 0x68756D])
+        loose = (1.0 - feel.kit_weights[0]) * 0.004 * RATE  # acoustic players are a few ms loose
+        timed = []
+        for event in events:
+            late = 0.0 if event.layer == "drums" and event.what == "kick" else rng.random() * loose
+            velocity = event.velocity * (0.75 + 0.25 * feel.energy) * (0.92 + 0.16 * rng.random())
+            timed.append((event, grid_sample + int(round(swing + late)),
+                          max(int(event.length * frames_per_step), 64), velocity))
+        return self._start(timed, state, feel, controls, plan.chord_at(step))
+
+    def _restrike(self, state: StreamState, feel: Feel, controls, tempo: TempoMap,
+                  at: int) -> tuple[list[Voice], tuple[int, ...], tuple[int, ...]]:
+        """Sound the harmony in force again from sample ``at``, after a key change or new
+        held notes: a player who changes chord is heard at once, not at the next step."""
+        plan = state.plan
+        current = min(max(state.next_step - 1, 0), plan.steps - 1)
+        following = [s for s, _ in plan.chords if s > current] + [plan.steps]
+        until = tempo.sample_of(state.bar_start + Fraction(following[0], STEPS_PER_BEAT))
+        held = max(until - at, int(0.25 * RATE))
+        events = [Event(current, "harmony", "chord"), Event(current, "bass", "root")]
+        if feel.family("texture") in PAD_FAMILIES:
+            events.append(Event(current, "texture", "pad"))
+        timed = [(event, at, held, 0.7) for event in events]
+        return self._start(timed, state, feel, controls, plan.chord_at(current))
+
+    def _start(self, timed, state: StreamState, feel: Feel, controls,
+               degree: int) -> tuple[list[Voice], tuple[int, ...], tuple[int, ...]]:
+        """Voices for ``(event, onset, held frames, velocity)`` entries, played on the
+        chord of scale degree ``degree`` in the current key (or on the held notes)."""
+        key = state.memory.key or Key(9, "minor")
+        chord = _chord(key, degree, feel, controls.notes)
+        voices = []
+        voicing, pad_voicing = state.voicing, state.pad_voicing
+        for event, onset, held, velocity in timed:
+            layer = LAYERS.index(event.layer)
+            if feel.stems[layer] < 0.12:
+                continue
+            if event.layer == "drums":
+                voices.append(self._drum(event, feel, onset, velocity))
+                continue
+            pitches = self._pitches(event, voicing, pad_voicing, key, chord, feel, controls.notes)
+            if event.layer == "harmony" and event.what == "chord":
+                voicing = pitches
+            if event.layer == "texture" and event.what == "pad":
+                pad_voicing = pitches
+            for family, share in feel.families[event.layer]:
+                tone = _tone(family, event.layer, feel)
+                gain = velocity * share / math.sqrt(len(pitches))
+                for i, pitch in enumerate(pitches):
+                    audio = render_note(tone, pitch, held, velocity > 0.8)
+                    pan = _pan(event.layer, i, len(pitches))
+                    voices.append(Voice(audio, onset, layer, *_pan_gains(pan, gain)))
+        return voices, voicing, pad_voicing
+
+    def _drum(self, event: Event, feel: Feel, onset: int, velocity: float) -> Voice:
+        piece = str(event.what)
+        kind = "hand" if piece in ("perc_low", "perc_high") else feel.kit
+        kit = Kit.of(kind, feel.brightness, feel.grit * 0.7)
+        gain = velocity ** 1.3 * (0.55 if piece in ("hat", "shaker", "ride", "open_hat") else 1.0)
+        return Voice(render_drum(piece, kit), onset, 0, *_pan_gains(_DRUM_PAN[piece], gain))
+
+    def _pitches(self, event: Event, voicing: tuple[int, ...], pad_voicing: tuple[int, ...], key: Key,
+                 chord: Chord, feel: Feel, notes: frozenset[int]) -> tuple[int, ...]:
+        if event.layer == "bass":
+            root = 33 + (chord.root - 33) % 12
+            third = chord.tones[1] if len(chord.tones) > 1 else chord.root
+            offsets = {"root": 0, "fifth": 7, "octave": 12, "third": (third - chord.root) % 12,
+                       "seventh": (chord.tones[3] - chord.root) % 12 if len(chord.tones) > 3 else 12,
+                       "approach": -1}
+            return (root + offsets.get(str(event.what), 0),)
+        if event.layer == "harmony":
+            count = min(4, len(chord.tones)) if len(chord.tones) > 2 else 3
+            if notes:
+                held = tuple(sorted(notes))
+                voicing = tuple(p for p in held if 36 <= p <= 96) or held
+            else:
+                voicing = voice_chord(chord.tones, voicing, 50, 74, count)
+            if event.what == "chord":
+                return voicing
+            return (sorted(voicing)[int(event.what) % len(voicing)],)
+        if event.layer == "lead":
+            base = 62 + (12 if feel.brightness > 0.75 else 0) - (5 if feel.brightness < 0.25 else 0)
+            pitch = key.pitch(int(event.what), base)
+            if notes:
+                pitch = nearest_in(pitch, frozenset(n % 12 for n in notes))
+            elif event.step % 4 == 0 and feel.complexity < 0.75:
+                pitch = nearest_in(pitch, chord.pitch_classes)
+            return (pitch,)
+        # texture
+        if notes:
+            pcs = frozenset(n % 12 for n in notes)
+            tones = tuple(sorted(pcs))
+        else:
+            tones = chord.tones[:3]
+        if event.what == "pad":
+            return voice_chord(tones, pad_voicing, 55, 81, 3)
+        high = sorted(voice_chord(tones, (), 74, 96, 3))
+        return (high[int(event.what) % len(high)],)
+
+    # -- mixing -----------------------------------------------------------------------------
+    def _mix_voices(self, voices: list[Voice], start: int, frames: int) -> np.ndarray:
+        """Each layer's stereo bus for the block: the slices of its voices that fall in it."""
+        buses = np.zeros((len(LAYERS), frames, 2), dtype=np.float32)
+        end = start + frames
+        for v in voices:
+            a, b = max(v.onset, start), min(v.end, end)
+            if a >= b:
+                continue
+            piece = v.audio[a - v.onset:b - v.onset]
+            if v.cut is not None and b > v.cut:
+                fade = np.clip(1.0 - (np.arange(a, b) - v.cut) / _CUT, 0.0, 1.0).astype(np.float32)
+                piece = piece * fade
+            bus = buses[v.layer, a - start:b - start]
+            bus[:, 0] += piece * np.float32(v.left)
+            bus[:, 1] += piece * np.float32(v.right)
+        return buses
+
+    def _master(self, buses: np.ndarray, mix: MixState, feel: Feel, start: int,
+                frames: int) -> tuple[np.ndarray, MixState]:
+        gains = tuple(r.to(_LAYER_GAIN[layer] * _stem_gain(feel.stems[i]), start)
+                      for i, (r, layer) in enumerate(zip(mix.gains, LAYERS, strict=True)))
+        sends = tuple(r.to(_SENDS[layer] * feel.space ** 1.3, start)
+                      for r, layer in zip(mix.sends, LAYERS, strict=True))
+        dry = np.zeros((frames, 2), dtype=np.float32)
+        send = np.zeros(frames, dtype=np.float32)
+        for i in range(len(LAYERS)):
+            if not buses[i].any():
+                continue
+            g = gains[i].over(start, frames)
+            layer = buses[i] * g
+            dry += layer
+            s = sends[i].over(start, frames)
+            send += (layer[:, 0] + layer[:, 1]) * (s if np.isscalar(s) else s[:, 0])
+        seconds = 0.4 + 4.5 * feel.space ** 1.5
+        wet, reverb = self._reverb(send, mix.reverb, seconds, 2500.0 + 7000.0 * feel.brightness)
+        x = dry + wet
+
+        states = np.split(mix.filters, np.cumsum(_FILTER_ORDERS)[:-1])
+        low_band, s0 = lfilter(*_TILT_LOW, x, axis=0, zi=states[0])
+        high_band, s1 = lfilter(*_TILT_HIGH, x, axis=0, zi=states[1])
+        low = mix.low.to(1.2 * (0.5 - feel.brightness), start)
+        high = mix.high.to(2.2 * (feel.brightness - 0.5), start)
+        x = x + low_band.astype(np.float32) * low.over(start, frames) \
+            + high_band.astype(np.float32) * high.over(start, frames)
+
+        if feel.grit > 0.25:
+            x = _dsp.saturate(x, 1.0 + 3.0 * (feel.grit - 0.25))
+
+        lofi = mix.lofi.to(feel.lofi, start)
+        lowpassed, s2 = lfilter(*_LOFI_LOW, x, axis=0, zi=states[2])
+        highpassed, s3 = lfilter(*_LOFI_HIGH, lowpassed, axis=0, zi=states[3])
+        amount = lofi.over(start, frames)
+        if not (np.isscalar(amount) and amount == 0.0):
+            wear = amount
+            x = x + (highpassed.astype(np.float32) - x) * wear * np.float32(0.9)
+            hiss = _dsp.noise(frames, start) * np.float32(0.004)
+            crackle = np.where(np.abs(_dsp.noise(frames, start + 77777)) > 3.6, np.float32(0.08), np.float32(0.0))
+            grain = (hiss + crackle * np.sign(_dsp.noise(frames, start + 999))).astype(np.float32)
+            x = x + grain[:, None] * wear
+
+        target = -17.0 + 4.0 * feel.energy
+        x, leveler = self._leveler(x.astype(np.float32), mix.leveler, target)
+        x = _dsp.soft_clip(x, 0.55, 0.95)
+        x, limiter = self._limiter(x, mix.limiter)
+        filters = np.concatenate([s0, s1, s2, s3])
+        return x.astype(np.float32), MixState(gains, sends, low, high, lofi, filters, reverb, leveler, limiter)
+
+
+def _stem_gain(level: float) -> float:
+    """A layer's gain from its stem level: silent below 0.12, then rising on a curve."""
+    return 0.0 if level < 0.12 else ((level - 0.12) / 0.88) ** 1.2
+
+
+def _frames_per_step(tempo: TempoMap, sample: int) -> float:
+    return 60.0 / float(tempo.bpm_at(sample)) / STEPS_PER_BEAT * RATE
+
+
+def _swing_delay(step: int, swing: float) -> float:
+    """How many sixteenths late a step sounds: off-beat eighths move towards the
+    third triplet (2/3 of a sixteenth at full swing), off-beat sixteenths half as far."""
+    position = step % STEPS_PER_BEAT
+    if position == 2:
+        return swing * 2.0 / 3.0
+    if position in (1, 3):
+        return swing / 3.0
+    return 0.0
+
+
+def _chord(key: Key, degree: int, feel: Feel, notes: frozenset[int]) -> Chord:
+    if notes:
+        ordered = tuple(dict.fromkeys(n % 12 for n in sorted(notes)))
+        return Chord(ordered[0], ordered)
+    size = 3 + (feel.complexity > 0.4) + (feel.complexity > 0.72)
+    return chord_on(key, degree, size, power=feel.complexity < 0.2 and feel.grit > 0.5,
+                    leading_tone=feel.complexity > 0.3)
+
+
+def _tone(family: str, layer: str, feel: Feel) -> Tone:
+    brightness = feel.brightness * {"bass": 0.7, "harmony": 0.9, "lead": 1.0, "texture": 0.8}[layer]
+    players = 3 if layer in ("harmony", "texture") else 1
+    return Tone.of(family, brightness, feel.grit, players)
+
+
+def _pan(layer: str, index: int, count: int) -> float:
+    if layer == "bass":
+        return 0.0
+    if layer == "lead":
+        return 0.1
+    spread = 0.6 if layer == "harmony" else 0.9
+    return 0.0 if count == 1 else spread * (index / (count - 1) - 0.5)
+
+
+def _pan_gains(pan: float, gain: float) -> tuple[float, float]:
+    angle = (pan + 1.0) * math.pi / 4.0
+    return gain * math.cos(angle) * math.sqrt(2.0), gain * math.sin(angle) * math.sqrt(2.0)
