@@ -573,21 +573,17 @@ _COMMON_TONICS = (9, 4, 2, 7, 0, 5, 11, 10)
 def choose_key(memory: Memory, feel: Feel, context: Context, sampling: Sampling) -> Key:
     """The key: the style's, else the context's when it states one clearly, else
     one drawn from the seed; the current key is kept unless another is clearly
-    wanted, so a blend of two keys does not flip between them."""
+    wanted, so a blend of two keys does not flip between them. With both a prompt
+    key and a context, guidance weighs the prompt against what the context plays."""
     chroma = np.array(feel.chroma)
-    if feel.has_key:
-        wanted = chroma - chroma.mean()
-    else:
-        wanted = np.zeros(12)
-    if context.chroma is not None and context.key_strength > 0.3:
-        # Guidance weighs the prompt against what the context plays.
-        from .analysis import KEY_PROFILES  # the profiles the audio embedding also uses
-
-        profile = np.array(context.chroma)
-        fits = [np.corrcoef(profile, np.roll(KEY_PROFILES["minor" if feel.mode < 0.5 else "major"], t))[0, 1]
-                for t in range(12)]
-        wanted = wanted * sampling.guidance + context.key_strength * (np.array(fits) - np.mean(fits))
+    wanted = chroma - chroma.mean() if feel.has_key else np.zeros(12)
     mode = _mode(feel, sampling)
+    if context.chroma is not None and context.key_strength > 0.3:
+        fits = {m: _key_fits(np.array(context.chroma), m) for m in ("major", "minor")}
+        if abs(feel.mode - 0.5) < 0.12:  # the style leaves the mode open: the context decides it
+            mode = max(fits, key=lambda m: fits[m].max())
+        heard = fits["minor" if mode in ("minor", "dorian", "phrygian") else "major"]
+        wanted = wanted * sampling.guidance + context.key_strength * (heard - heard.mean())
     current = memory.key
     if not wanted.any():
         if current is not None:
@@ -598,6 +594,14 @@ def choose_key(memory: Memory, feel: Feel, context: Context, sampling: Sampling)
     if current is not None and wanted[current.tonic] >= wanted[tonic] - 0.02:
         tonic = current.tonic
     return Key(tonic, mode)
+
+
+def _key_fits(chroma: np.ndarray, mode: str) -> np.ndarray:
+    """How well each of the 12 tonics of a mode explains a pitch-class profile (correlation)."""
+    from .analysis import KEY_PROFILES  # the profiles the audio embedding also uses
+
+    profile = KEY_PROFILES[mode]
+    return np.array([np.corrcoef(chroma, np.roll(profile, tonic))[0, 1] for tonic in range(12)])
 
 
 def _mode(feel: Feel, sampling: Sampling) -> str:

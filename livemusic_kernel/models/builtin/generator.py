@@ -76,6 +76,8 @@ class Voice:
     left: float
     right: float
     cut: int | None = None  # the sample where it starts fading out early, if it was replaced
+    pitch: int | None = None  # the MIDI note (None for drums)
+    piece: str | None = None  # the drum piece (None for notes)
 
     @property
     def end(self) -> int:
@@ -318,7 +320,7 @@ class Generator:
                 for i, pitch in enumerate(pitches):
                     audio = render_note(tone, pitch, held, velocity > 0.8)
                     pan = _pan(event.layer, i, len(pitches))
-                    voices.append(Voice(audio, onset, layer, *_pan_gains(pan, gain)))
+                    voices.append(Voice(audio, onset, layer, *_pan_gains(pan, gain), pitch=pitch))
         return voices, voicing, pad_voicing
 
     def _drum(self, event: Event, feel: Feel, onset: int, velocity: float) -> Voice:
@@ -326,7 +328,7 @@ class Generator:
         kind = "hand" if piece in ("perc_low", "perc_high") else feel.kit
         kit = Kit.of(kind, feel.brightness, feel.grit * 0.7)
         gain = velocity ** 1.3 * (0.55 if piece in ("hat", "shaker", "ride", "open_hat") else 1.0)
-        return Voice(render_drum(piece, kit), onset, 0, *_pan_gains(_DRUM_PAN[piece], gain))
+        return Voice(render_drum(piece, kit), onset, 0, *_pan_gains(_DRUM_PAN[piece], gain), piece=piece)
 
     def _pitches(self, event: Event, voicing: tuple[int, ...], pad_voicing: tuple[int, ...], key: Key,
                  chord: Chord, feel: Feel, notes: frozenset[int]) -> tuple[int, ...]:

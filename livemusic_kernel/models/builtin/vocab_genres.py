@@ -426,6 +426,11 @@ _POP = (
     _g("j pop", 130, (.8, .7, .8, 0, .45, .45, .5, .1), (.9, .75, .7, 1, .3),
        {"voice": 1, "acoustic_drums": .7, "synth_lead": .5, "guitar_distorted": .4}, mode=.7,
        aliases=("jpop", "japanese pop")),
+    _g("ballad", 72, (.5, .35, .4, .05, .2, .55, .55, .05), (.55, .6, .85, .9, .55),
+       {"piano": .9, "voice": .8, "bowed": .5}, aliases=("pop ballad", "love song")),
+    _g("power ballad", 70, (.6, .45, .7, .05, .2, .65, .45, .5), (.8, .7, .8, .9, .5),
+       {"guitar_distorted": .8, "acoustic_drums": .9, "voice": .8, "synth_pad": .5}, mode=.6,
+       aliases=("rock ballad",)),
     _g("dream pop", 100, (.55, .45, .4, 0, .25, .85, .5, .15), (.6, .6, .8, .6, .8),
        {"guitar_clean": .8, "synth_pad": .7, "voice": .7, "electronic_drums": .4}, aliases=("dreampop",)),
 )

@@ -1,0 +1,206 @@
+"""The builtin model's stream, through the real engine: timing, controls, determinism, sound."""
+
+import copy
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from livemusic_kernel import Engine
+from livemusic_kernel.models.base import BlockRequest, Controls
+from livemusic_kernel.models.builtin.backend import BuiltinBackend
+from livemusic_kernel.models.builtin.space import index
+from livemusic_kernel.models.builtin.text import default_vocabulary
+from livemusic_kernel.style import Style
+from livemusic_kernel.tempo import TempoMap
+
+RATE = 48000
+BACKEND = BuiltinBackend()
+
+
+def render(seconds=4.0, prompt="funk", *, block=1920, change=None, **options) -> np.ndarray:
+    engine = Engine(BACKEND, sink=None, quiet=True, block_size=block, prompts={"main": prompt}, **options)
+    if change is not None:
+        change(engine)
+    return engine.render(seconds)
+
+
+def first_difference(a: np.ndarray, b: np.ndarray) -> int | None:
+    differs = np.nonzero(np.any(a != b, axis=1))[0]
+    return int(differs[0]) if len(differs) else None
+
+
+def only(prompt: str, *stems: str) -> Style:
+    """A prompt's style with every other layer silenced."""
+    style = BACKEND.embed_text(prompt)
+    vector = np.array(style.vector)
+    for stem in ("drums", "bass", "harmony", "lead", "texture"):
+        if stem not in stems:
+            vector[index(stem)] = 0.0
+    return Style(vector, style.space, prompt)
+
+
+def stream(style: Style, seconds: float, *, bpm=120, notes=frozenset(), tempo=None, block=1920, state=None, seed=0):
+    """Drive the backend directly, as the engine does; returns the audio, every voice started
+    and the last state."""
+    tempo = tempo or TempoMap(bpm, RATE)
+    controls = Controls(style=style, bpm=Fraction(bpm), notes=frozenset(notes), seed=seed)
+    state = state or BACKEND.initial_state()
+    audio, voices, start = [], {}, 0
+    while start < seconds * RATE:
+        request = BlockRequest(start, block, tempo.beat_at(start), controls, tempo)
+        out, state = BACKEND.step(state, request)
+        audio.append(out)
+        for voice in state.voices:
+            voices[(voice.onset, voice.layer, voice.pitch, id(voice.audio))] = voice
+        start += block
+    return np.concatenate(audio), list(voices.values()), state
+
+
+def test_the_same_seed_gives_the_same_samples_and_other_seeds_other_music():
+    assert np.array_equal(render(seed=7), render(seed=7))
+    keys, melodies = set(), set()
+    for seed in range(4):
+        _, voices, state = stream(BACKEND.embed_text("funk"), 6.0, seed=seed)
+        keys.add(state.memory.key)
+        melodies.add(tuple(v.pitch for v in sorted(voices, key=lambda v: v.onset) if v.layer == 3))
+    assert len(keys) >= 2 and len(melodies) == 4
+
+
+@pytest.mark.parametrize("block", [480, 1031, 4800])
+def test_the_output_does_not_depend_on_how_the_stream_is_cut_into_blocks(block):
+    def changes(engine):
+        engine.set_prompt("main", "jazz in Bb major", at_sample=70001)
+        engine.note_on(65, at_sample=120000)
+
+    reference = render(4.0, change=changes)
+    assert np.array_equal(render(4.0, block=block, change=changes), reference)
+
+
+def test_a_step_never_modifies_the_state_it_is_given():
+    _, _, state = stream(BACKEND.embed_text("reggae"), 1.0)
+    before = copy.deepcopy(state)
+    request = BlockRequest(RATE, 1920, Fraction(2), Controls(style=BACKEND.embed_text("metal")), TempoMap(120, RATE))
+    BACKEND.step(state, request)
+    assert [v.onset for v in state.voices] == [v.onset for v in before.voices]
+    assert state.memory.key == before.memory.key
+    assert state.next_step == before.next_step and state.bar == before.bar
+    assert np.array_equal(state.mix.reverb.lines, before.mix.reverb.lines)
+    assert np.array_equal(state.mix.filters, before.mix.filters)
+
+
+@pytest.mark.parametrize("bpm", [70, 123.4, 174])
+def test_the_beats_land_on_the_tempo_clocks_samples(bpm):
+    """Every kick starts on the exact sample of its sixteenth on the engine's tempo map."""
+    tempo = TempoMap(bpm, RATE)
+    _, voices, _ = stream(only("techno", "drums"), 6.0, tempo=tempo)
+    kicks = sorted(v.onset for v in voices if v.piece == "kick")
+    assert len(kicks) >= 6
+    grid = {tempo.sample_of(Fraction(step, 4)) for step in range(int(6 * bpm / 60 * 4) + 8)}
+    assert all(k in grid for k in kicks)
+    beats = {tempo.sample_of(b) for b in range(int(6 * bpm / 60) + 2)}
+    assert sum(k in beats for k in kicks) >= 0.75 * len(kicks)  # four on the floor: on the beats
+
+
+def test_beats_follow_a_tempo_ramp_to_the_sample():
+    tempo = TempoMap(100, RATE).with_ramp(160, 0, 16)
+    _, voices, _ = stream(only("techno", "drums"), 8.0, tempo=tempo)
+    onsets = {v.onset for v in voices if v.layer == 0}
+    on_grid = {tempo.sample_of(Fraction(step, 4)) for step in range(4 * 20)}
+    assert len(onsets) > 10 and onsets <= on_grid
+
+
+def test_prompt_changes_are_heard_from_their_sample():
+    for prompt in ("ambient", "metal", "funk in C# minor"):
+        changed = render(change=lambda e, prompt=prompt: e.set_prompt("main", prompt, at_sample=100_000))
+        assert first_difference(changed, render()) == 100_000
+
+
+def test_weight_changes_are_heard_from_their_sample():
+    def two(engine):
+        engine.set_prompt("colour", "flute", weight=0.2)
+
+    def moved(engine):
+        two(engine)
+        engine.set_weight("colour", 2.0, at_sample=99_999)
+
+    assert first_difference(render(change=moved), render(change=two)) == 99_999
+
+
+@pytest.mark.parametrize("at", [100_000, 103_333])
+def test_held_notes_and_key_changes_sound_within_one_block(at):
+    base = render()
+    for change in (lambda e: e.note_on(62, at_sample=at), lambda e: e.set_prompt("main", "funk in F# major", at_sample=at)):
+        first = first_difference(render(change=change), base)
+        assert first is not None and at <= first < at + 1920
+
+
+def test_held_notes_pin_the_harmony_and_the_bass():
+    held = {62, 65, 69}  # D minor
+    _, voices, _ = stream(BACKEND.embed_text("house in E major"), 6.0, notes=held)
+    pitched = [v for v in voices if v.pitch is not None and v.layer in (1, 2)]
+    assert pitched and all(v.pitch % 12 in {2, 5, 9} for v in pitched)
+    assert all(v.pitch % 12 == 2 for v in voices if v.layer == 1 and v.pitch is not None)  # the bass: D
+    leads = [v.pitch % 12 for v in voices if v.layer == 3]
+    assert leads and all(pc in {2, 5, 9} for pc in leads)
+
+
+def test_notes_follow_the_key_of_the_prompt():
+    _, voices, _ = stream(BACKEND.embed_text("piano ballad in Ab major"), 8.0)
+    scale = {8, 10, 0, 1, 3, 5, 7}
+    pitched = [v.pitch % 12 for v in voices if v.pitch is not None and v.layer in (1, 2, 4)]
+    assert pitched and np.mean([pc in scale for pc in pitched]) > 0.95
+
+
+def test_an_instrument_change_fades_the_old_notes_out_at_once():
+    _, _, state = stream(BACKEND.embed_text("organ"), 3.0)
+    at = 3 * RATE
+    # A short block: the old notes fade over 30 ms, and are gone after a block of 1920 frames.
+    request = BlockRequest(at, 480, Fraction(6), Controls(style=BACKEND.embed_text("harp")), TempoMap(120, RATE))
+    _, after = BACKEND.step(state, request)
+    sustained = [v for v in after.voices if v.onset < at and v.layer in (1, 2, 3, 4)]
+    assert sustained and all(v.cut == at for v in sustained)
+
+
+@pytest.mark.parametrize("beats", [3, 5, 7])
+def test_any_meter_plays(beats):
+    audio = render(3.0, beats_per_bar=beats)
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0.05
+
+
+@pytest.mark.parametrize("bpm", [20, 300])
+def test_extreme_tempi_play(bpm):
+    audio = render(3.0, bpm=bpm)
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0.01
+
+
+def test_switching_to_the_builtin_model_mid_bar_starts_on_the_next_sixteenth():
+    engine = Engine("click", sink=None, quiet=True, prompts={"main": "C4"})
+    engine.set_backend("builtin", at_sample=51_001)
+    engine.set_prompt("main", "rock")
+    audio = engine.render(3.0)
+    assert np.isfinite(audio).all() and np.abs(audio[60_000:]).max() > 0.05
+
+
+def test_every_vocabulary_term_plays_finite_bounded_audio():
+    for term in default_vocabulary().terms:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            audio, _, _ = stream(BACKEND.embed_text(term.name), 0.4, block=4800)
+        assert np.isfinite(audio).all() and np.abs(audio).max() <= 0.842, term.name
+
+
+def test_silencing_every_layer_gives_silence_not_noise():
+    audio, _, _ = stream(only("techno"), 2.0)
+    assert np.abs(audio).max() < 1e-3
+
+
+def test_the_sound_is_finite_below_the_ceiling_and_has_no_clicks_at_block_joins():
+    for prompt in ("techno", "jazz", "ambient", "metal"):
+        audio = render(8.0, prompt)
+        assert np.isfinite(audio).all() and np.abs(audio).max() <= 10 ** (-1.5 / 20) + 1e-6
+        steps = np.abs(np.diff(audio, axis=0)).max(axis=1)
+        joins = np.arange(1920, len(audio), 1920) - 1
+        elsewhere = np.delete(steps, joins)
+        assert steps[joins].max() <= elsewhere.max(), prompt
