@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from livemusic_kernel.models.builtin.composer import (
-    DRUM_ARCHETYPES, PHRASE_BARS, Context, Memory, Sampling, choose, choose_key, compose_bar,
+    DRUM_ARCHETYPES,
+    PHRASE_BARS,
+    Context,
+    Memory,
+    Sampling,
+    choose,
+    choose_key,
+    compose_bar,
 )
 from livemusic_kernel.models.builtin.feel import feel_of
 from livemusic_kernel.models.builtin.text import TextEmbedder
