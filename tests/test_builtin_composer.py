@@ -24,8 +24,8 @@ def feel(prompt: str):
     return feel_of(TEXT.embed(prompt).vector)
 
 
-def play(prompt: str, bars: int, sampling: Sampling = Sampling(), beats: int = 4, memory: Memory = Memory()):
-    plans = []
+def play(prompt: str, bars: int, sampling: Sampling | None = None, beats: int = 4):
+    sampling, memory, plans = sampling or Sampling(), Memory(), []
     for bar in range(bars):
         plan, memory = compose_bar(memory, bar, feel(prompt), sampling, beats)
         plans.append(plan)

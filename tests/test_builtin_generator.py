@@ -131,7 +131,8 @@ def test_weight_changes_are_heard_from_their_sample():
 @pytest.mark.parametrize("at", [100_000, 103_333])
 def test_held_notes_and_key_changes_sound_within_one_block(at):
     base = render()
-    for change in (lambda e: e.note_on(62, at_sample=at), lambda e: e.set_prompt("main", "funk in F# major", at_sample=at)):
+    for change in (lambda e: e.note_on(62, at_sample=at),
+                   lambda e: e.set_prompt("main", "funk in F# major", at_sample=at)):
         first = first_difference(render(change=change), base)
         assert first is not None and at <= first < at + 1920
 
