@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Measure control-to-audio latency and underruns with the "
                                             "null sink, for our presets and a 2 s chunked baseline, "
                                             "and offline render speed.")
-    bench.add_argument("--seconds", type=float, default=15.0, help="seconds per configuration (default: 15)")
+    bench.add_argument("--seconds", type=float, default=15.0,
+                       help="seconds per latency configuration; the render-speed renders are twice as long, "
+                            "5 of them per model (default: 15)")
     bench.add_argument("-b", "--backend", default=DEFAULT_BACKEND, choices=available_backends())
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -299,8 +301,8 @@ def _cmd_bench(args) -> int:
         print(f"measuring '{config}' for {args.seconds:g} s ...", file=sys.stderr, flush=True)
         results.append(measure_latency(config, args.seconds, args.backend))
     print("measuring render speed on one core ...", file=sys.stderr, flush=True)
-    speed = measure_render_speed(30.0, args.backend)
-    click_speed = measure_render_speed(30.0, "click")
+    speed = measure_render_speed(2 * args.seconds, args.backend)
+    click_speed = measure_render_speed(2 * args.seconds, "click")
     if args.json:
         print(json.dumps({"latency": {r.config: r.figures.to_dict() for r in results}, "render": speed,
                           "render_baseline": click_speed}))
