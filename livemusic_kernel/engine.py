@@ -16,7 +16,9 @@ Three kinds of threads touch an engine, and each has one job:
   every event due at the block's start, splits the block at each later event
   (for backends that accept any block size, so a change lands on its exact
   sample), calls the backend, joins the pieces click-free, writes the block
-  to the ring, the recorder and the session log, and updates the figures.
+  to the ring, the recorder and the session log, hands it to the listeners
+  (:meth:`Engine.listen`: the browser Player, the Scope), and updates the
+  figures.
 * **The audio callback** (the sink's thread) only copies frames out of the
   preallocated ring. It never blocks, locks or allocates arrays; when the
   ring runs short it fills with silence and counts an underrun.
@@ -89,7 +91,7 @@ from .timeline import (
     check_param,
 )
 
-__all__ = ["Engine", "EventHandle", "LATENCY_PRESETS"]
+__all__ = ["Engine", "EventHandle", "ListenerHandle", "LATENCY_PRESETS"]
 
 #: Seconds of audio between tempo estimates, and the confidence needed to act on one.
 FOLLOW_EVERY = 2
@@ -113,6 +115,21 @@ class EventHandle:
     def cancel(self) -> None:
         """Cancel the change if it has not landed yet (a no-op afterwards)."""
         self.engine._inbox.put(("cancel", self.seq))
+
+
+class ListenerHandle:
+    """What :meth:`Engine.listen` returns: :meth:`cancel` stops the calls."""
+
+    __slots__ = ("fn", "engine", "failing")
+
+    def __init__(self, fn: Callable[[int, np.ndarray], Any], engine: Engine):
+        self.fn = fn
+        self.engine = engine
+        self.failing = False  # one report per streak of failures
+
+    def cancel(self) -> None:
+        """Stop calling the listener (idempotent)."""
+        self.engine._listeners = tuple(h for h in self.engine._listeners if h is not self)
 
 
 class Engine:
@@ -222,6 +239,8 @@ class Engine:
         self._sink: Sink | None = None
         self._worker: threading.Thread | None = None
         self._stopping = threading.Event()
+        #: Called with every released block (copy-on-write, so the worker iterates without a lock).
+        self._listeners: tuple[ListenerHandle, ...] = ()
 
         self._recorder: WavRecorder | None = None
         self._log: SessionLog | None = None
@@ -363,6 +382,16 @@ class Engine:
             pending_events=len(self._timeline) + self._inbox.qsize(),
             latency_ms=self._latency.summary(), events=self._events, late_events=self._late,
             errors=self._errors, last_error=self._last_error)
+
+    def pending_changes(self) -> list[Event]:
+        """The changes posted and not landed yet, in posting order: a snapshot for display
+        (the worker owns the timeline; one posted in the last block's time may not show yet)."""
+        return self._timeline.pending()
+
+    @property
+    def automations(self) -> tuple[Automation, ...]:
+        """The morphs and ramps in progress at the newest generated sample."""
+        return self._state.automations
 
     # -------------------------------------------------------------- controls
     def _post(self, change: Change, at_sample: int | None, at_beat: Real | None) -> EventHandle:
@@ -776,7 +805,43 @@ class Engine:
             except Exception as error:
                 self._report(f"recording stopped: {error}")
                 self._recorder = None
+        if self._listeners and len(block):
+            self._tell_listeners(block)
         self._emitted += len(block)
+
+    def listen(self, fn: Callable[[int, np.ndarray], Any]) -> ListenerHandle:
+        """Call ``fn(sample, block)`` with every block of audio the engine releases.
+
+        ``block`` is read-only float32 ``(frames, channels)`` and ``sample`` the
+        position of its first frame; together the blocks are exactly what the
+        sink plays and the recorder writes. Live, listeners run on the
+        generation worker (never on the audio callback), so they must be quick:
+        copy the block and hand it to a thread of your own. Offline they run on
+        :meth:`render`'s thread. A listener that raises is reported (once per
+        streak of failures) and still called; the music never stops for it.
+        Returns a handle whose ``cancel()`` stops the calls.
+        """
+        if not callable(fn):
+            raise TypeError(f"a listener is a function of (sample, block), got {type(fn).__name__}")
+        handle = ListenerHandle(fn, self)
+        self._listeners += (handle,)
+        return handle
+
+    def _tell_listeners(self, block: np.ndarray) -> None:
+        view = block.view()
+        view.flags.writeable = False
+        for handle in self._listeners:
+            try:
+                handle.fn(self._emitted, view)
+            except Exception as error:  # a listener's bug never stops the music
+                if not handle.failing:
+                    name = getattr(handle.fn, "__qualname__", repr(handle.fn))
+                    self._report(f"audio listener {name} raised: {type(error).__name__}: {error}; "
+                                 f"it keeps being called",
+                                 detail="".join(traceback.format_exception(type(error), error, error.__traceback__)))
+                handle.failing = True
+            else:
+                handle.failing = False
 
     @property
     def message_count(self) -> int:
