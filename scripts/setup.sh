@@ -10,9 +10,11 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 # System packages: PortAudio for the sound card. For the tests: JACK gives a real audio clock,
 # iproute2 a private network namespace where Ableton Link peers can meet without leaving the machine,
-# ghc with the Tidal library a real TidalCycles, and SuperCollider a real sclang and scsynth.
+# ghc with the Tidal library a real TidalCycles, and SuperCollider a real sclang and scsynth;
+# FluidSynth with the General MIDI soundfont renders the music the audio analysis is tested on.
 packages=(libportaudio2)
-[ "$purpose" = test ] && packages+=(jackd2 iproute2 ghc libghc-tidal-dev supercollider-language supercollider-server)
+[ "$purpose" = test ] && packages+=(jackd2 iproute2 ghc libghc-tidal-dev supercollider-language supercollider-server
+                                     fluidsynth fluid-soundfont-gm)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
