@@ -19,9 +19,8 @@ import numpy as np
 from ..errors import MissingExtraError
 
 __all__ = ["import_librosa", "spearman", "beat_tempo", "tempo_verdict", "detect_key", "key_verdict",
-           "parse_key", "MusicalKey",
-           "block_joins", "join_steps", "material", "halves", "material_distance", "VIEWS", "ANALYSIS_RATE",
-           "PITCH_CLASSES"]
+           "parse_key", "MusicalKey", "block_joins", "join_steps", "material", "halves", "material_distance",
+           "view_distances", "VIEWS", "ANALYSIS_RATE", "PITCH_CLASSES"]
 
 #: librosa's own default rate: its beat tracker and chroma are tuned for it.
 ANALYSIS_RATE = 22050
@@ -207,44 +206,51 @@ VIEWS = ("timbre", "harmony", "rhythm")
 
 def material(audio: np.ndarray, rate: int, bpm: float) -> dict[str, np.ndarray]:
     """What a listener follows, sixteenth note by sixteenth note (at ``bpm``, from
-    the first sample), as ``(features, sixteenths)`` arrays: ``timbre`` is a
-    64-band log-mel spectrum (dB), ``harmony`` the 12 pitch classes (constant-Q
-    chroma), ``rhythm`` the onset strength.
+    the first sample), as ``(features, sixteenths)`` arrays: ``timbre`` is the
+    loudness in 32 mel bands, ``harmony`` the 12 pitch classes (constant-Q
+    chroma), ``rhythm`` the onset strength (the rise of that loudness).
 
-    The audio is analysed at a rate near 22050 Hz chosen so that a sixteenth
-    note is a whole number of 512-sample frames: every bar is then cut into
-    frames the same way, and the same music in two bars gives the same features.
+    Loudness is mel power relative to a full-scale sine, to the power 0.3
+    (Stevens' law, as sone scales do): the same scale for every render, where a
+    part 60 dB down counts for little, as it does to a listener. The audio is
+    analysed at a rate near 22050 Hz chosen so that a sixteenth note is an even
+    number of 512-sample frames, and each sixteenth's cell is centred on its
+    onset: every bar is cut the same way, and notes a few milliseconds early or
+    late stay in their cell.
     """
     librosa = import_librosa()
     hop = 512
     sixteenth = 60.0 / bpm / 4
-    frames_per_step = max(1, round(ANALYSIS_RATE * sixteenth / hop))
+    frames_per_step = 2 * max(1, round(ANALYSIS_RATE * sixteenth / (2 * hop)))
     grid_rate = hop * frames_per_step / sixteenth
     samples = np.asarray(audio, dtype=np.float32)
     y = samples.mean(axis=1) if samples.ndim == 2 else samples
     full_scale = _full_scale_mel(grid_rate)
     with _quiet():
         y = librosa.resample(y, orig_sr=rate, target_sr=grid_rate)
-        # Decibels below a full-scale sine, floored 80 dB down: the same scale for every
-        # render (not relative to its loudest moment), and nothing a listener cannot hear.
-        mel = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=grid_rate, hop_length=hop, n_mels=64),
-                                  ref=full_scale, amin=full_scale * 1e-8, top_db=None)
+        loudness = (librosa.feature.melspectrogram(y=y, sr=grid_rate, hop_length=hop, n_mels=32) / full_scale) ** 0.3
         chroma = librosa.feature.chroma_cqt(y=y, sr=grid_rate, hop_length=hop)
-        onsets = librosa.onset.onset_strength(S=mel, sr=grid_rate, hop_length=hop)[None, :]
-    count = min(mel.shape[1], chroma.shape[1], onsets.shape[1]) // frames_per_step  # whole sixteenths only
+        onsets = librosa.onset.onset_strength(S=loudness, sr=grid_rate, hop_length=hop)[None, :]
+    frames = min(loudness.shape[1], chroma.shape[1], onsets.shape[1])
+    count = (frames + frames_per_step // 2) // frames_per_step  # whole cells only
     if count < 1:
         raise ValueError(f"{len(samples) / rate:.2f} s is shorter than a sixteenth note at {bpm:g} BPM")
-    return {name: feature[:, :count * frames_per_step].reshape(len(feature), count, frames_per_step).mean(axis=2)
-            for name, feature in zip(VIEWS, (mel, chroma, onsets), strict=True)}
+    views = {}
+    for name, feature in zip(VIEWS, (loudness, chroma, onsets), strict=True):
+        # Half a cell before the first frame (the first onset's cell has no past: its edge repeats).
+        centred = np.pad(feature[:, :frames], ((0, 0), (frames_per_step // 2, 0)), mode="edge")
+        cells = centred[:, :count * frames_per_step]
+        views[name] = cells.reshape(len(feature), count, frames_per_step).mean(axis=2)
+    return views
 
 
 @lru_cache(maxsize=4)
 def _full_scale_mel(rate: float) -> float:
-    """The mel power of a full-scale 997 Hz sine in its band: 0 dB for :func:`material`."""
+    """The mel power of a full-scale 997 Hz sine in its band: loudness 1 for :func:`material`."""
     librosa = import_librosa()
     t = np.arange(int(rate)) / rate
     return float(librosa.feature.melspectrogram(y=np.sin(2 * np.pi * 997.0 * t).astype(np.float32), sr=rate,
-                                                hop_length=512, n_mels=64).max(axis=0).mean())
+                                                hop_length=512, n_mels=32).max(axis=0).mean())
 
 
 def halves(views: dict[str, np.ndarray], steps: int, start: int = 0) -> tuple[dict[str, np.ndarray], ...]:
@@ -264,14 +270,20 @@ def _distance(x: np.ndarray, y: np.ndarray) -> float:
     return math.sqrt(float(np.sum((x - y) ** 2)) / spread) if spread > 0 else 0.0
 
 
+def view_distances(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, float]:
+    """:func:`material_distance` view by view: ``{"timbre": ..., "harmony": ..., "rhythm": ...}``."""
+    return {view: _distance(a[view], b[view]) for view in VIEWS}
+
+
 def material_distance(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
     """How different two pieces of :func:`material` are, 0 to 1.41: 0 when they
     are the same, about 1 for unrelated material, 1.41 for opposite.
 
     Per view, the distance between the two feature grids relative to how far
-    both spread about their common mean, ``|a - b| / sqrt(|a - m|^2 + |b - m|^2)``:
+    both spread about their common mean, ``|a - b| / sqrt(|a - m|^2 + |b - m|^2)``
+    (which is ``sqrt(1 - r)`` for ``r`` the share of their variation in common):
     it sees a different rhythm, a different chord or a different sound at the
     same place in the bar, and also a steady difference (a drone on another
     note). The three views (timbre, harmony, rhythm) count equally.
     """
-    return float(np.mean([_distance(a[view], b[view]) for view in VIEWS]))
+    return float(np.mean(list(view_distances(a, b).values())))
