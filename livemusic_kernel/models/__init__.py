@@ -19,6 +19,7 @@ __all__ = ["Backend", "BlockRequest", "Capabilities", "Controls", "SAMPLING_CONT
 BACKENDS: dict[str, str] = {
     "builtin": "livemusic_kernel.models.builtin.backend:BuiltinBackend",
     "click": "livemusic_kernel.models.click:ClickBackend",
+    "magenta": "livemusic_kernel.models.magenta:MagentaBackend",
 }
 
 #: The backend used when none is named: the builtin generative model, which runs anywhere.
