@@ -25,11 +25,12 @@ if missing() and os.geteuid() != 0:
 
 
 @pytest.fixture(scope="module")
-def play(request):
-    """Render a piece (cached across runs in pytest's cache)."""
+def play(request, tmp_path_factory):
+    """Render a piece (cached across runs in pytest's cache, or for this run without one)."""
     if missing():  # as root, scripts/setup.sh test installs FluidSynth: its absence is a failure
         pytest.fail(f"cannot render test music: {missing()}; run scripts/setup.sh test")
-    cache = request.config.cache.mkdir("fluidsynth")
+    store = getattr(request.config, "cache", None)
+    cache = store.mkdir("fluidsynth") if store is not None else tmp_path_factory.mktemp("fluidsynth")
 
     def play(piece, **options):
         return render(piece, cache, **options)
