@@ -349,3 +349,31 @@ def test_real_time_advice_says_when_it_is_too_slow_and_which_lead_to_use():
     assert "model='mrt2_small'" in slow
     tight = realtime_advice("mrt2_small", "GPU", frame_ms=25.0, overhead_ms=5.0, frames=5, lead=0.08)
     assert "fast enough for real time" in tight and "takes 130 ms" in tight and "lead=0.26)" in tight
+
+
+def test_checkpoints_load_as_the_package_writes_them(tiny, tmp_path):
+    import flax.traverse_util
+    import safetensors.flax
+
+    from livemusic_kernel.errors import BackendError
+    from livemusic_kernel.models.magenta._runtime import load_params
+
+    params = tiny._runtime.params
+    encoder = params["params"]["soundstream"]["encoder"]
+    model = {**params["params"], "soundstream": {k: v for k, v in params["params"]["soundstream"].items()
+                                                 if k != "encoder"}}
+
+    def save(tree, name):
+        flat = flax.traverse_util.flatten_dict(tree)
+        safetensors.flax.save_file({"/".join(key): value for key, value in flat.items()}, str(tmp_path / name))
+        return tmp_path / name
+
+    # The released checkpoints leave the encoder out; `mrt models init` fetches it as encoder.safetensors.
+    loaded = load_params(save({"params": model}, "model.safetensors"),
+                         save({"params": {"encoder": encoder}}, "encoder.safetensors"))
+    flat, expected = flax.traverse_util.flatten_dict(loaded), flax.traverse_util.flatten_dict(params)
+    assert flat.keys() == expected.keys()
+    assert all(np.array_equal(flat[key], expected[key]) for key in expected)
+    (tmp_path / "broken.safetensors").write_bytes(b"not weights")
+    with pytest.raises(BackendError, match="may be incomplete: delete it and download it again"):
+        load_params(tmp_path / "broken.safetensors")

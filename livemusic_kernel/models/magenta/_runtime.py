@@ -44,9 +44,10 @@ from magenta_rt.jax import model as mrt_model
 from magenta_rt.jax import spectrostream as mrt_codec
 from magenta_rt.jax import system as mrt_system
 
+from ...errors import BackendError
 from ._tiny import TinyModel, tiny_codec_config
 
-__all__ = ["Runtime", "Timing", "FRAME", "RESERVED"]
+__all__ = ["Runtime", "Timing", "load_params", "FRAME", "RESERVED"]
 
 #: Samples per model frame (40 ms at 48 kHz).
 FRAME = 1920
@@ -61,8 +62,22 @@ _OUTPUT_GAIN = 0.5
 GENERATE, LISTEN, INJECT, FORCE = 0, 1, 2, 3
 
 
+def load_params(checkpoint: Path, encoder_weights: Path | None = None) -> dict:
+    """A JAX checkpoint as the sampler's parameters, as ``MagentaRT2System`` loads it
+    (flat ``a/b/c`` names), with the codec's encoder grafted in from its own file
+    (``encoder.safetensors``, which ``mrt models init`` fetches) when given."""
+    params = _load(checkpoint)
+    if encoder_weights is not None:
+        params["params"]["soundstream"]["encoder"] = _load(encoder_weights)["params"]["encoder"]
+    return params
+
+
 def _load(path: Path) -> dict:
-    flat = safetensors.flax.load_file(str(path))
+    try:
+        flat = safetensors.flax.load_file(str(path))
+    except Exception as error:  # safetensors raises its own types, and OSError for unreadable files
+        raise BackendError(f"cannot read the Magenta RT 2 weights {path}: {error}. The file may be incomplete: "
+                           f"delete it and download it again") from None
     return flax.traverse_util.unflatten_dict({tuple(key.split("/")): value for key, value in flat.items()})
 
 
@@ -94,9 +109,7 @@ class Runtime:
         if checkpoint is None:
             self.params = self._random_params(init_seed)
         else:
-            self.params = _load(checkpoint)
-            if encoder_weights is not None:
-                self.params["params"]["soundstream"]["encoder"] = _load(encoder_weights)["params"]["encoder"]
+            self.params = load_params(checkpoint, encoder_weights)
         #: Injection and prefill need the codec's encoder, which the JAX checkpoints leave out.
         self.can_encode = "encoder" in self.params["params"]["soundstream"]
         self.parameters = sum(int(np.size(leaf)) for leaf in jax.tree.leaves(self.params))
