@@ -182,25 +182,7 @@ class MagentaBackend(Backend):
                  drums: bool | None = None, note_onsets: bool = False, note_unmask_width: int = 0,
                  text_mapper: bool | None = None, init_seed: int = 0):
         check_platform()
-        if model not in MODELS:
-            raise ValueError(f"unknown Magenta RT 2 model {model!r}; choose one of: {', '.join(MODELS)}")
-        if frames_per_block != "auto" and not (isinstance(frames_per_block, int)
-                                              and not isinstance(frames_per_block, bool)
-                                              and 1 <= frames_per_block <= 250):
-            raise ValueError(f"frames_per_block is 'auto' or a whole number of 40 ms frames from 1 to 250, "
-                             f"got {frames_per_block!r}")
-        if not (isinstance(style_levels, int) and 1 <= style_levels <= _STYLE_TOKENS):
-            raise ValueError(f"style_levels is how many of MusicCoCa's {_STYLE_TOKENS} tokens steer, "
-                             f"1 to {_STYLE_TOKENS}; got {style_levels!r}")
-        for label, value in (("cfg_notes", cfg_notes), ("cfg_drums", cfg_drums)):
-            if not (isinstance(value, (int, float)) and _CFG_RANGE[0] <= value <= _CFG_RANGE[1]):
-                raise ValueError(f"{label} is a CFG scale from {_CFG_RANGE[0]:g} to {_CFG_RANGE[1]:g}, "
-                                 f"got {value!r}")
-        if drums not in (None, True, False):
-            raise ValueError(f"drums is True (play drums), False (leave them out) or None (the model "
-                             f"chooses), got {drums!r}")
-        if not (isinstance(note_unmask_width, int) and 0 <= note_unmask_width <= 127):
-            raise ValueError(f"note_unmask_width is a number of semitones from 0 to 127, got {note_unmask_width!r}")
+        _check_options(model, frames_per_block, style_levels, cfg_notes, cfg_drums, drums, note_unmask_width)
         try:
             from . import _conditioning, _runtime
         except ImportError as error:
@@ -212,23 +194,16 @@ class MagentaBackend(Backend):
         self.style_levels = style_levels
         self.cfg_notes, self.cfg_drums, self.drums = float(cfg_notes), float(cfg_drums), drums
         self.note_onsets, self.note_unmask_width = bool(note_onsets), note_unmask_width
-        self.options = {"model": model, "frames_per_block": frames_per_block, "style_levels": style_levels,
+        self.options = {"model": model, "checkpoint": None if checkpoint is None else str(checkpoint),
+                        "frames_per_block": frames_per_block, "style_levels": style_levels,
                         "cfg_notes": cfg_notes, "cfg_drums": cfg_drums, "drums": drums,
                         "note_onsets": note_onsets, "note_unmask_width": note_unmask_width}
 
-        home = _home(magenta_home)
         if model == "tiny" or checkpoint == "random":
             weights = encoder_weights = style_files = None
             self.style_space, self._text_mapper = RANDOM_SPACE, False
         else:
-            weights = _checkpoint(model, checkpoint, home)
-            style_files = home / "resources" / "musiccoca"
-            for name in _MUSICCOCA_FILES:
-                if not (style_files / name).is_file():
-                    raise WeightsMissingError(f"MusicCoCa's {name} (the style model)", style_files / name,
-                                              "mrt models init", home)
-            encoder = home / "resources" / "spectrostream" / "encoder.safetensors"
-            encoder_weights = encoder if encoder.is_file() else None
+            weights, encoder_weights, style_files = _weights(model, checkpoint, _home(magenta_home))
             self.style_space = MUSICCOCA_SPACE
             self._text_mapper = (style_files / "mapper.tflite").is_file() if text_mapper is None else bool(text_mapper)
         self._shared = _shared(model, weights, encoder_weights, style_files, init_seed)
@@ -486,6 +461,39 @@ def _shared(model: str, weights: Path | None, encoder_weights: Path | None, styl
         _CACHE[key] = _Shared(Runtime(model, weights, encoder_weights, init_seed), style_model,
                               threading.Lock(), threading.Lock())
     return _CACHE[key]
+
+
+def _check_options(model, frames_per_block, style_levels, cfg_notes, cfg_drums, drums, note_unmask_width) -> None:
+    if model not in MODELS:
+        raise ValueError(f"unknown Magenta RT 2 model {model!r}; choose one of: {', '.join(MODELS)}")
+    if frames_per_block != "auto" and not (isinstance(frames_per_block, int) and not isinstance(frames_per_block, bool)
+                                          and 1 <= frames_per_block <= 250):
+        raise ValueError(f"frames_per_block is 'auto' or a whole number of 40 ms frames from 1 to 250, "
+                         f"got {frames_per_block!r}")
+    if not (isinstance(style_levels, int) and 1 <= style_levels <= _STYLE_TOKENS):
+        raise ValueError(f"style_levels is how many of MusicCoCa's {_STYLE_TOKENS} tokens steer, "
+                         f"1 to {_STYLE_TOKENS}; got {style_levels!r}")
+    for label, value in (("cfg_notes", cfg_notes), ("cfg_drums", cfg_drums)):
+        if not (isinstance(value, (int, float)) and _CFG_RANGE[0] <= value <= _CFG_RANGE[1]):
+            raise ValueError(f"{label} is a CFG scale from {_CFG_RANGE[0]:g} to {_CFG_RANGE[1]:g}, got {value!r}")
+    if drums not in (None, True, False):
+        raise ValueError(f"drums is True (play drums), False (leave them out) or None (the model chooses), "
+                         f"got {drums!r}")
+    if not (isinstance(note_unmask_width, int) and 0 <= note_unmask_width <= 127):
+        raise ValueError(f"note_unmask_width is a number of semitones from 0 to 127, got {note_unmask_width!r}")
+
+
+def _weights(model: str, checkpoint: str | Path | None, home: Path) -> tuple[Path, Path | None, Path]:
+    """The checkpoint, the codec encoder (if downloaded) and MusicCoCa's folder, or
+    WeightsMissingError saying which command fetches what is missing."""
+    weights = _checkpoint(model, checkpoint, home)
+    style_files = home / "resources" / "musiccoca"
+    for name in _MUSICCOCA_FILES:
+        if not (style_files / name).is_file():
+            raise WeightsMissingError(f"MusicCoCa's {name} (the style model)", style_files / name,
+                                      "mrt models init", home)
+    encoder = home / "resources" / "spectrostream" / "encoder.safetensors"
+    return weights, (encoder if encoder.is_file() else None), style_files
 
 
 def _home(magenta_home: str | Path | None) -> Path:
