@@ -99,8 +99,8 @@ def test_the_beats_land_on_the_tempo_clocks_samples(bpm):
     assert len(kicks) >= 6
     grid = {tempo.sample_of(Fraction(step, 4)) for step in range(int(6 * bpm / 60 * 4) + 8)}
     assert all(k in grid for k in kicks)
-    beats = {tempo.sample_of(b) for b in range(int(6 * bpm / 60) + 2)}
-    assert sum(k in beats for k in kicks) >= 0.75 * len(kicks)  # four on the floor: on the beats
+    beats = [tempo.sample_of(b) for b in range(int(6 * bpm / 60))]
+    assert sum(b in set(kicks) for b in beats) >= 0.9 * len(beats)  # four on the floor (fills aside)
 
 
 def test_beats_follow_a_tempo_ramp_to_the_sample():

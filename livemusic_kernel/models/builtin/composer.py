@@ -139,15 +139,21 @@ def choose(rng: np.random.Generator, logits: np.ndarray, sampling: Sampling) -> 
     return int(order[rng.choice(len(order), p=p / p.sum())])
 
 
-def _fit(signature: dict[str, float], feel: Feel) -> float:
-    """How typical a signature is of the feel: a log-prior, 0 at best, negative elsewhere."""
+def _fit(signature: dict[str, float], feel: Feel, bpm: float) -> float:
+    """How typical a signature is of the feel at the clock's tempo: a log-prior, 0 at
+    best, negative elsewhere. A signature's tempo is compared with both the style's
+    preferred tempo and the clock's, because a player adapts a groove to the tempo
+    it is asked to play at (a breakbeat at 90 BPM is a hip hop beat)."""
     score = 0.0
     for name, value in signature.items():
         if name == "bpm":
-            score -= 0.5 * (math.log2(feel.preferred_bpm / value) / 0.4) ** 2
+            score -= 0.4 * (math.log2(feel.preferred_bpm / value) / 0.4) ** 2
+            score -= 0.1 * (math.log2(bpm / value) / 0.4) ** 2
         elif name in ("electronic", "acoustic", "hand"):
             kit = feel.kit_weights[("electronic", "acoustic", "hand").index(name)]
             score += 1.5 * value * kit
+        elif name == "common":
+            score += value  # how often the groove is met at all: the model's unconditional prior
         elif name == "family":
             continue
         else:
@@ -165,23 +171,26 @@ class Archetype:
 
 
 DRUM_ARCHETYPES: tuple[Archetype, ...] = (
-    Archetype("four on the floor", {"energy": .75, "syncopation": .3, "swing": .05, "bpm": 126, "electronic": 1},
+    Archetype("four on the floor", {"energy": .75, "syncopation": .4, "swing": .05, "bpm": 126, "electronic": 1,
+                                     "common": .7},
               {"kick": "X...X...X...X...", "clap": "....x.......x...", "hat": "..o...o...o...o."}),
     Archetype("disco", {"energy": .7, "syncopation": .3, "swing": .1, "bpm": 118, "acoustic": .5, "electronic": .5},
               {"kick": "X...X...X...X...", "snare": "....x.......x...", "open_hat": "..o...o...o...o.",
                "hat": "x.g.x.g.x.g.x.g."}),
-    Archetype("backbeat", {"energy": .65, "syncopation": .3, "swing": .1, "bpm": 115, "acoustic": 1},
+    Archetype("backbeat", {"energy": .65, "syncopation": .3, "swing": .1, "bpm": 115, "acoustic": 1, "common": .7},
               {"kick": "X.......X.x.....", "snare": "....X.......X...", "hat": "x.o.x.o.x.o.x.o."}),
+    Archetype("skank beat", {"energy": .9, "syncopation": .35, "swing": 0.0, "bpm": 180, "grit": .5, "acoustic": 1},
+              {"kick": "X...X...X...X...", "snare": "..x...x...x...x.", "hat": "x.x.x.x.x.x.x.x."}),
     Archetype("rock drive", {"energy": .92, "syncopation": .2, "swing": .05, "bpm": 150, "grit": .7, "acoustic": 1},
               {"kick": "X.x.X.x.X.x.X.x.", "snare": "....X.......X...", "ride": "x.x.x.x.x.x.x.x."}),
     Archetype("boom bap", {"energy": .55, "syncopation": .55, "swing": .5, "bpm": 90, "electronic": .6},
               {"kick": "X......x..x.....", "snare": "....X.......X...", "hat": "x.o.x.o.x.o.x.o."}),
-    Archetype("half time", {"energy": .7, "syncopation": .6, "swing": .1, "bpm": 140, "electronic": 1},
+    Archetype("half time", {"energy": .7, "syncopation": .6, "swing": .1, "bpm": 140, "electronic": 1, "common": -.5},
               {"kick": "X.........x.....", "snare": "........X.......", "hat": "x.x.x.x.x.x.x.x."}),
     Archetype("breakbeat", {"energy": .85, "syncopation": .75, "swing": .05, "bpm": 170, "electronic": .8},
               {"kick": "X.........X.....", "snare": "....X..g.g..X..g", "hat": "x.x.x.x.x.x.x.x."}),
     Archetype("funk", {"energy": .75, "syncopation": .7, "swing": .2, "bpm": 105, "acoustic": .8},
-              {"kick": "X..x..x...x.....", "snare": "....X..g.g..X..g", "hat": "xgxgxgxgxgxgxgxg"}),
+              {"kick": "X..x....X.x.....", "snare": "....X..g.g..X..g", "hat": "xgxgxgxgxgxgxgxg"}),
     Archetype("one drop", {"energy": .4, "syncopation": .6, "swing": .4, "bpm": 76, "acoustic": .7},
               {"kick": "........X.......", "rim": "........x.......", "hat": "x.x.x.x.x.x.x.x."}),
     Archetype("jazz swing", {"energy": .45, "syncopation": .5, "swing": .85, "bpm": 140, "acoustic": 1},
@@ -190,7 +199,7 @@ DRUM_ARCHETYPES: tuple[Archetype, ...] = (
               {"kick": "X.......X.......", "snare": "....X.......X...", "hat": "x.o.x.o.x.o.x.o."}),
     Archetype("bossa", {"energy": .35, "syncopation": .55, "swing": .1, "bpm": 128, "acoustic": .6, "hand": .4},
               {"kick": "x..x....x..x....", "rim": "x..x..x...x..x..", "shaker": "x.o.x.o.x.o.x.o."}),
-    Archetype("dembow", {"energy": .7, "syncopation": .6, "swing": .05, "bpm": 95, "electronic": 1},
+    Archetype("dembow", {"energy": .7, "syncopation": .6, "swing": .05, "bpm": 95, "electronic": 1, "common": -.5},
               {"kick": "X...X...X...X...", "snare": "...x..x....x..x.", "hat": "x.x.x.x.x.x.x.x."}),
     Archetype("hand groove", {"energy": .6, "syncopation": .65, "swing": .15, "bpm": 110, "hand": 1},
               {"kick": "X.....x...X.....", "perc_low": "x..x..x...x..x..", "perc_high": "..x..x.xx...x.x.",
@@ -223,24 +232,63 @@ def _fit_meter(pattern: np.ndarray, beats: int) -> np.ndarray:
     return np.concatenate([pattern[..., 4 * s:4 * s + 4] for s in sources], axis=-1)
 
 
-def _shape_drums(base: np.ndarray, feel: Feel, rng: np.random.Generator) -> np.ndarray:
-    """An archetype's pattern made to the feel: time-keeping thinned or doubled
-    for density, ghost notes for busy and syncopated feels."""
+#: The fastest a hi-hat is played, in hits per second: sixteenths up to 135 BPM, eighths above.
+_MAX_HITS_PER_SECOND = 9.0
+
+
+def _shape_drums(base: np.ndarray, feel: Feel, rng: np.random.Generator, bpm: float) -> np.ndarray:
+    """An archetype's pattern made to the feel and the tempo: time-keeping thinned
+    or doubled for density (never faster than a drummer plays a hi-hat), ghost
+    notes for busy and syncopated feels."""
     p = base.copy()
     steps = p.shape[1]
     offbeat8 = (np.arange(steps) % 4) == 2
     sixteenth = (np.arange(steps) % 2) == 1
+    sixteenths_playable = bpm * 4 / 60 <= _MAX_HITS_PER_SECOND
     for row in _TIME_KEEPERS:
         if not p[row].any():
             continue
-        if feel.density > 0.68:
+        if feel.density > 0.68 and sixteenths_playable:
             p[row, sixteenth & (p[row] == 0)] = 0.3
         elif feel.density < 0.3:
             p[row, offbeat8 | sixteenth] = 0.0
-    if feel.density > 0.55 and feel.syncopation > 0.5:
+        if not sixteenths_playable:
+            p[row, sixteenth] = 0.0
+    p = _even_out(p, bpm, feel.preferred_bpm)
+    if feel.density > 0.55 and feel.syncopation > 0.5 and sixteenths_playable:
         ghosts = sixteenth & (rng.random(steps) < 0.25 * feel.syncopation) & (p[_PIECE["snare"]] == 0)
         if p[_PIECE["snare"]].any():
             p[_PIECE["snare"], ghosts] = 0.3
+    return p
+
+
+#: From these tempi drummers even out the pulse of a groove brought from a slower home: a
+#: backbeat becomes a skank beat, and four on the floor drops its clap on two and four (the
+#: hardcore pulse). At these speeds a listener follows the kick on every beat; an accent every
+#: other beat is heard as the beat at half speed. A style at home this fast (drum and bass) keeps
+#: its own groove.
+_SKANK_FROM_BPM = 140.0
+_EVEN_FLOOR_FROM_BPM = 160.0
+_AWAY_FROM_HOME = 1.25
+
+
+def _even_out(p: np.ndarray, bpm: float, home_bpm: float) -> np.ndarray:
+    if bpm < _AWAY_FROM_HOME * home_bpm:
+        return p
+    steps = p.shape[1]
+    beats = np.arange(steps) % 4 == 0
+    offbeats = np.arange(steps) % 4 == 2
+    kick, snare, clap = p[_PIECE["kick"]], p[_PIECE["snare"]], p[_PIECE["clap"]]
+    backbeat = (snare[beats].any() or clap[beats].any()) and not kick[beats].all()
+    if bpm >= _SKANK_FROM_BPM and backbeat:
+        p = p.copy()
+        p[_PIECE["kick"]] = np.where(beats, 1.0, 0.0)
+        p[_PIECE["snare"]] = np.where(offbeats, 0.55, 0.0)
+        p[_PIECE["clap"]] = 0.0
+    elif bpm >= _EVEN_FLOOR_FROM_BPM and kick[beats].all():
+        p = p.copy()
+        p[_PIECE["snare"], beats] = 0.0
+        p[_PIECE["clap"], beats] = 0.0
     return p
 
 
@@ -251,8 +299,8 @@ def _mutate_drums(pattern: np.ndarray, rng: np.random.Generator, count: int) -> 
     for _ in range(count):
         row = used[int(rng.integers(len(used)))]
         step = int(rng.integers(steps))
-        if step == 0 and row == _PIECE["kick"]:
-            continue  # the downbeat's kick anchors the groove
+        if p[row, step] >= 0.95:
+            continue  # accents (X) anchor the groove: four-on-the-floor kicks, backbeats
         if p[row, step] > 0:
             p[row, step] = 0.0 if rng.random() < 0.6 else float(rng.choice([0.3, 0.55, 0.8]))
         else:
@@ -271,8 +319,8 @@ def _drum_features(p: np.ndarray, beats: int) -> tuple[float, float]:
     return density, float(off / total) if total > 0 else 0.0
 
 
-def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, rng: np.random.Generator,
-                phrase_start: bool) -> tuple[np.ndarray, str]:
+def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, bpm: float,
+                rng: np.random.Generator, phrase_start: bool) -> tuple[np.ndarray, str]:
     candidates: list[tuple[np.ndarray, str, bool]] = []
     previous = memory.drums
     if previous is not None and previous[0].shape[1] == 4 * beats:
@@ -281,15 +329,17 @@ def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, rng:
             count = 1 + int(rng.poisson(max(sampling.temperature, 0.0) * 1.5))
             candidates.append((_mutate_drums(previous[0], rng, count), previous[1], False))
     for archetype in DRUM_ARCHETYPES:
-        shaped = _shape_drums(_fit_meter(_ARCHETYPE_PATTERNS[archetype.name], beats), feel, rng)
+        shaped = _shape_drums(_fit_meter(_ARCHETYPE_PATTERNS[archetype.name], beats), feel, rng, bpm)
         candidates.append((shaped, archetype.name, False))
     logits = np.empty(len(candidates))
     for i, (pattern, name, kept) in enumerate(candidates):
         density, syncopation = _drum_features(pattern, beats)
-        style = _fit(_ARCHETYPES[name].signature, feel)
-        style -= 0.5 * ((density - feel.density) / 0.2) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.3) ** 2
+        style = _fit(_ARCHETYPES[name].signature, feel, bpm)
+        # A style's syncopation lives mostly in its bass and chords (house drums sit on the
+        # beat under a syncopated bass), so the drums' own syncopation counts for little.
+        style -= 0.5 * ((density - feel.density) / 0.2) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.7) ** 2
         logits[i] = _context_score(pattern, previous[0] if previous is not None else None, kept, phrase_start) \
-            + sampling.guidance * style / 4.0
+            + sampling.guidance * style / 2.0
     pattern, name, _ = candidates[choose(rng, logits, sampling)]
     return pattern, name
 
@@ -329,7 +379,7 @@ BASS_ARCHETYPES: tuple[Archetype, ...] = (
               {"bass": ".RRR.RRR.RRR.RRR"}),
     Archetype("walking", {"density": .45, "swing": .7, "complexity": .7, "energy": .45},
               {"bass": "R---T---F---A---"}),
-    Archetype("funk", {"density": .75, "syncopation": .8, "energy": .75}, {"bass": "R..O..R.R.O..R.F"}),
+    Archetype("funk", {"density": .75, "syncopation": .8, "energy": .75}, {"bass": "R..RO...R.RO..OF"}),
     Archetype("reggae", {"density": .4, "syncopation": .75, "energy": .45, "swing": .3, "bpm": 76},
               {"bass": "..R-R-..F-..R-R."}),
     Archetype("octaves", {"density": .65, "energy": .7, "syncopation": .3}, {"bass": "R-O-R-O-R-O-R-O-"}),
@@ -394,7 +444,7 @@ def _mutate_text(text: str, rng: np.random.Generator, count: int, alphabet: str)
 
 
 def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ...], part: str, alphabet: str,
-               feel: Feel, family: str, sampling: Sampling, beats: int, rng: np.random.Generator,
+               feel: Feel, family: str, sampling: Sampling, beats: int, bpm: float, rng: np.random.Generator,
                phrase_start: bool) -> tuple[str, str]:
     """The bass line or the comping pattern for a bar, chosen like the drums."""
     candidates: list[tuple[str, str, bool]] = []
@@ -409,7 +459,7 @@ def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ..
     logits = np.empty(len(candidates))
     for i, (text, name, kept) in enumerate(candidates):
         density, syncopation = _text_features(text, beats)
-        style = _fit(by_name[name].signature, feel)
+        style = _fit(by_name[name].signature, feel, bpm)
         style -= 0.5 * ((density - feel.density) / 0.25) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.35) ** 2
         if family in _COMP_FAMILY.get(name, ()):
             style += 1.0
@@ -417,7 +467,7 @@ def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ..
         if previous is not None and len(previous[0]) == len(text):
             distance = sum(a != b for a, b in zip(text, previous[0], strict=True)) / len(text)
             context = -(1.5 if phrase_start else 3.0) * distance * 2 + (0.5 if kept else 0.0)
-        logits[i] = context + sampling.guidance * style / 4.0
+        logits[i] = context + sampling.guidance * style / 2.0
     text, name, _ = candidates[choose(rng, logits, sampling)]
     return text, name
 
@@ -482,7 +532,7 @@ def _plan_chords(memory: Memory, feel: Feel, key: Key, sampling: Sampling, beats
         if previous is not None:
             same = sum(a == b for a, b in zip(_stretch(previous, count), run, strict=True)) / count
             context = 2.0 * same
-        logits[i] = context + sampling.guidance * style / 4.0
+        logits[i] = context + sampling.guidance * style / 2.0
     run = candidates[choose(rng, logits, sampling)]
     per_bar = []
     for bar in range(PHRASE_BARS):
@@ -535,7 +585,7 @@ def _plan_motif(memory: Memory, feel: Feel, sampling: Sampling, beats: int,
         context = 0.0
         if previous is not None:
             context = 1.0 if motif == previous else -0.2 * abs(len(motif) - len(previous))
-        logits[i] = context + sampling.guidance * style / 4.0
+        logits[i] = context + sampling.guidance * style / 2.0
     return candidates[choose(rng, logits, sampling)]
 
 
@@ -617,9 +667,12 @@ def _mode(feel: Feel, sampling: Sampling) -> str:
 # -- the bar ----------------------------------------------------------------------------------
 
 def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats: int,
-                context: Context = Context(), *, from_step: int = 0) -> tuple[BarPlan, Memory]:
+                context: Context | None = None, *, bpm: float = 120.0,
+                from_step: int = 0) -> tuple[BarPlan, Memory]:
     """Plan bar number ``bar`` (or, with ``from_step``, its remainder after a
-    change of style) and return it with the composer's new memory."""
+    change of style), at the clock's tempo ``bpm``, and return it with the
+    composer's new memory."""
+    context = context or Context()
     steps = STEPS_PER_BEAT * beats
     rng = np.random.default_rng([sampling.seed & 0xFFFFFFFF, bar, from_step, 0x626172])
     in_phrase = bar % PHRASE_BARS
@@ -630,11 +683,11 @@ def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats:
         memory_for = replace(memory, key=key)
         phrase = Phrase(bar - in_phrase, _plan_chords(memory_for, feel, key, sampling, beats, rng),
                         _plan_motif(memory_for, feel, sampling, beats, rng))
-    drums = _plan_drums(memory, feel, sampling, beats, rng, phrase_start)
+    drums = _plan_drums(memory, feel, sampling, beats, bpm, rng, phrase_start)
     bass = _plan_line(memory.bass, BASS_ARCHETYPES, "bass", "RFOA", feel, feel.family("bass"), sampling, beats,
-                      rng, phrase_start)
+                      bpm, rng, phrase_start)
     comp = _plan_line(memory.comp, COMP_ARCHETYPES, "comp", "Cc0123", feel, feel.family("harmony"), sampling,
-                      beats, rng, phrase_start)
+                      beats, bpm, rng, phrase_start)
     last_bar = in_phrase == PHRASE_BARS - 1
     fill = last_bar and feel.stem("drums") > 0.15 and rng.random() < 0.35 + 0.3 * feel.energy
     pattern = _fill(drums[0], rng) if fill else drums[0]

@@ -60,6 +60,11 @@ _DRUM_PAN = {"kick": 0.0, "snare": 0.0, "clap": 0.05, "hat": 0.25, "open_hat": 0
              "perc_low": -0.35, "perc_high": 0.35}
 #: The layers a change of harmony re-strikes: bass, harmony and texture.
 _HARMONIC_LAYERS = (1, 2, 4)
+#: Drum pieces mixed below full level (relative to the kick and snare), as an engineer sets them:
+#: cymbals and shakers sit 10 to 14 dB under the backbeat.
+_DRUM_LEVEL = {"hat": 0.22, "open_hat": 0.25, "shaker": 0.25, "ride": 0.3, "crash": 0.45, "rim": 0.5,
+               "tom_low": 0.8, "tom_high": 0.8, "perc_low": 0.6, "perc_high": 0.55, "clap": 0.8}
+_TIME_KEEPING = ("hat", "open_hat", "shaker", "ride")
 #: Reverb send of each layer at full ``space``.
 _SENDS = {"drums": 0.25, "bass": 0.05, "harmony": 0.55, "lead": 0.45, "texture": 0.8}
 #: Each layer's gain at full stem level (the balance of a finished mix).
@@ -192,7 +197,7 @@ class Generator:
 
         key = state.memory.key
         if feel is not state.feel:
-            state = self._follow_style(state, feel, sampling, start)
+            state = self._follow_style(state, feel, sampling, start, float(tempo.bpm_at(start)))
         voices = list(state.voices)
         if state.plan is not None and (state.memory.key != key or controls.notes != state.notes):
             # The harmony moved under the notes sounding: let them go and strike the new chord now.
@@ -204,7 +209,7 @@ class Generator:
         state = replace(state, notes=controls.notes)
         while True:
             if state.plan is None or state.next_step >= state.plan.steps:
-                state = self._next_bar(state, feel, sampling, request.beat, beats)
+                state = self._next_bar(state, feel, sampling, request.beat, beats, tempo)
             step_beat = state.bar_start + Fraction(state.next_step, STEPS_PER_BEAT)
             sample = tempo.sample_of(step_beat)
             if sample >= end:
@@ -219,7 +224,7 @@ class Generator:
 
     # -- planning ---------------------------------------------------------------------------
     def _next_bar(self, state: StreamState, feel: Feel, sampling: Sampling, beat: Fraction,
-                  beats: int) -> StreamState:
+                  beats: int, tempo: TempoMap) -> StreamState:
         if state.plan is None:
             # The first bar (or the first after a switch to this model mid-stream): start on the
             # current bar of the clock, at the sixteenth now due.
@@ -230,10 +235,12 @@ class Generator:
                 bar, bar_start, first = bar + 1, bar_start + beats, 0
         else:
             bar, bar_start, first = state.bar + 1, state.bar_start + Fraction(state.plan.steps, STEPS_PER_BEAT), 0
-        plan, memory = compose_bar(state.memory, bar, feel, sampling, beats, state.context, from_step=first)
+        bpm = float(tempo.bpm_at(tempo.sample_of(bar_start + Fraction(first, STEPS_PER_BEAT))))
+        plan, memory = compose_bar(state.memory, bar, feel, sampling, beats, state.context, bpm=bpm, from_step=first)
         return replace(state, memory=memory, plan=plan, bar=bar, bar_start=bar_start, next_step=first)
 
-    def _follow_style(self, state: StreamState, feel: Feel, sampling: Sampling, start: int) -> StreamState:
+    def _follow_style(self, state: StreamState, feel: Feel, sampling: Sampling, start: int,
+                      bpm: float) -> StreamState:
         """A new style, from this block on: the key follows at once, a layer whose
         instrument changed fades its sounding notes out, and a big enough move
         re-plans the rest of the bar from the next sixteenth."""
@@ -256,7 +263,7 @@ class Generator:
         if float(np.sqrt(np.mean((feel.vector() - planned) ** 2))) < _REPLAN_DISTANCE:
             return state
         plan, memory = compose_bar(state.memory, state.bar, feel, sampling, state.plan.steps // STEPS_PER_BEAT,
-                                   state.context, from_step=state.next_step)
+                                   state.context, bpm=bpm, from_step=state.next_step)
         return replace(state, plan=plan, memory=memory)
 
     # -- firing -----------------------------------------------------------------------------
@@ -277,7 +284,7 @@ class Generator:
             velocity = event.velocity * (0.75 + 0.25 * feel.energy) * (0.92 + 0.16 * rng.random())
             timed.append((event, grid_sample + int(round(swing + late)),
                           max(int(event.length * frames_per_step), 64), velocity))
-        return self._start(timed, state, feel, controls, plan.chord_at(step))
+        return self._start(timed, state, feel, controls, plan.chord_at(step), float(tempo.bpm_at(grid_sample)))
 
     def _restrike(self, state: StreamState, feel: Feel, controls, tempo: TempoMap,
                   at: int) -> tuple[list[Voice], tuple[int, ...], tuple[int, ...]]:
@@ -292,12 +299,12 @@ class Generator:
         if feel.family("texture") in PAD_FAMILIES:
             events.append(Event(current, "texture", "pad"))
         timed = [(event, at, held, 0.7) for event in events]
-        return self._start(timed, state, feel, controls, plan.chord_at(current))
+        return self._start(timed, state, feel, controls, plan.chord_at(current), float(tempo.bpm_at(at)))
 
-    def _start(self, timed, state: StreamState, feel: Feel, controls,
-               degree: int) -> tuple[list[Voice], tuple[int, ...], tuple[int, ...]]:
+    def _start(self, timed, state: StreamState, feel: Feel, controls, degree: int,
+               bpm: float) -> tuple[list[Voice], tuple[int, ...], tuple[int, ...]]:
         """Voices for ``(event, onset, held frames, velocity)`` entries, played on the
-        chord of scale degree ``degree`` in the current key (or on the held notes)."""
+        chord of scale degree ``degree`` in the current key (or on the held notes), at ``bpm``."""
         key = state.memory.key or Key(9, "minor")
         chord = _chord(key, degree, feel, controls.notes)
         voices = []
@@ -307,7 +314,7 @@ class Generator:
             if feel.stems[layer] < 0.12:
                 continue
             if event.layer == "drums":
-                voices.append(self._drum(event, feel, onset, velocity))
+                voices.append(self._drum(event, feel, onset, velocity, key.tonic, bpm))
                 continue
             pitches = self._pitches(event, voicing, pad_voicing, key, chord, feel, controls.notes)
             if event.layer == "harmony" and event.what == "chord":
@@ -323,11 +330,13 @@ class Generator:
                     voices.append(Voice(audio, onset, layer, *_pan_gains(pan, gain), pitch=pitch))
         return voices, voicing, pad_voicing
 
-    def _drum(self, event: Event, feel: Feel, onset: int, velocity: float) -> Voice:
+    def _drum(self, event: Event, feel: Feel, onset: int, velocity: float, tonic: int, bpm: float) -> Voice:
         piece = str(event.what)
         kind = "hand" if piece in ("perc_low", "perc_high") else feel.kit
-        kit = Kit.of(kind, feel.brightness, feel.grit * 0.7)
-        gain = velocity ** 1.3 * (0.55 if piece in ("hat", "shaker", "ride", "open_hat") else 1.0)
+        kit = Kit.of(kind, feel.brightness, feel.grit * 0.7, tonic)
+        gain = velocity ** 2.0 * _DRUM_LEVEL.get(piece, 1.0)  # ghost notes (0.3) sit 21 dB under accents
+        if piece in _TIME_KEEPING:
+            gain *= 1.0 + 1.5 * float(np.clip((bpm - 110.0) / 60.0, 0.0, 1.0))
         return Voice(render_drum(piece, kit), onset, 0, *_pan_gains(_DRUM_PAN[piece], gain), piece=piece)
 
     def _pitches(self, event: Event, voicing: tuple[int, ...], pad_voicing: tuple[int, ...], key: Key,
@@ -338,7 +347,9 @@ class Generator:
             offsets = {"root": 0, "fifth": 7, "octave": 12, "third": (third - chord.root) % 12,
                        "seventh": (chord.tones[3] - chord.root) % 12 if len(chord.tones) > 3 else 12,
                        "approach": -1}
-            return (root + offsets.get(str(event.what), 0),)
+            pitch = root + offsets.get(str(event.what), 0)
+            # Held notes pin the bass too: passing and approach tones snap to a held pitch class.
+            return (nearest_in(pitch, frozenset(n % 12 for n in notes)) if notes else pitch,)
         if event.layer == "harmony":
             count = min(4, len(chord.tones)) if len(chord.tones) > 2 else 3
             if notes:

@@ -99,18 +99,30 @@ class Tone:
 
 @dataclass(frozen=True)
 class Kit:
-    """A drum kit setting (hashable, a cache key)."""
+    """A drum kit setting (hashable, a cache key).
+
+    ``tonic`` tunes the drums that ring with a pitch (the kick, the toms, hand
+    drums) to the key, as producers tune a kick: an untuned 808 rings on some
+    other note and pulls the ear, and a key finder, towards it.
+    """
 
     kind: str
     brightness: float = 0.5
     grit: float = 0.0
+    tonic: int = 9
 
     @classmethod
-    def of(cls, kind: str, brightness: float, grit: float) -> Kit:
+    def of(cls, kind: str, brightness: float, grit: float, tonic: int = 9) -> Kit:
         if kind not in DRUM_KITS:
             raise ValueError(f"unknown drum kit {kind!r}; choose one of: {', '.join(DRUM_KITS)}")
         return cls(kind, round(float(np.clip(brightness, 0, 1)) * 10) / 10,
-                   round(float(np.clip(grit, 0, 1)) * 10) / 10)
+                   round(float(np.clip(grit, 0, 1)) * 10) / 10, int(tonic) % 12)
+
+    def tuned(self, low_hz: float, degree: int = 0) -> float:
+        """The frequency of the key's ``degree`` (semitones above the tonic) in the octave from ``low_hz``."""
+        midi = 12 * np.log2(low_hz / 440.0) + 69
+        note = midi + (self.tonic + degree - midi) % 12
+        return hz(float(note))
 
 
 class NoteCache:
@@ -526,14 +538,19 @@ def _pad(x: np.ndarray, n: int) -> np.ndarray:
 def _drum(piece: str, kit: Kit) -> np.ndarray:
     b, g, kind = kit.brightness, kit.grit, kit.kind
     if piece == "kick":
+        # Every kick has an attack a listener hears on small speakers too: a short knock
+        # around 200 Hz and a click of the beater (the "punch" engineers dial in).
+        knock = _membrane(0.04, 260, 190, 0.01, 0.012)
         if kind == "electronic":  # long and boomy when dark (an 808), short and punchy when bright (a 909)
-            x = _membrane(0.9, 170 + 120 * b, 47 + 8 * b, 0.028, 0.36 - 0.26 * b)
-            x[:400] += _noise_hit(400 / RATE, 0.002, 11, biquad("highpass", 3000)) * np.float32(0.3 * b)
+            x = _membrane(0.9, 170 + 120 * b, kit.tuned(41.0), 0.028, 0.36 - 0.26 * b)
+            x[:len(knock)] += knock * np.float32(0.25 + 0.25 * b)
+            x[:480] += _noise_hit(0.01, 0.003, 11, biquad("bandpass", 3500, 0.6)) * np.float32(0.7 + 0.5 * b)
         elif kind == "acoustic":
-            x = _membrane(0.5, 125, 58, 0.02, 0.16)
-            x[:1200] += _noise_hit(0.025, 0.006, 12, biquad("lowpass", 2500 + 3000 * b)) * np.float32(0.5)
+            x = _membrane(0.5, 125, kit.tuned(49.0), 0.02, 0.16)
+            x[:len(knock)] += knock * np.float32(0.35)
+            x[:1200] += _noise_hit(0.025, 0.004, 12, biquad("bandpass", 3000 + 1500 * b, 0.6)) * np.float32(1.3)
         else:  # a frame drum or djembe bass: a soft, low membrane
-            x = _membrane(0.5, 110, 70, 0.03, 0.14)
+            x = _membrane(0.5, 110, kit.tuned(62.0), 0.03, 0.14)
     elif piece == "snare":
         if kind == "hand":  # a conga or djembe slap
             x = _pad(_membrane(0.25, 420, 350, 0.01, 0.04), int(0.25 * RATE))
@@ -541,7 +558,7 @@ def _drum(piece: str, kit: Kit) -> np.ndarray:
         else:
             ring = _pad(_membrane(0.3, 340, 330, 0.02, 0.04), int(0.4 * RATE))
             tone = _membrane(0.4, 220, 185, 0.02, 0.05) + ring * np.float32(0.5)
-            wires = _noise_hit(0.4, 0.07 if kind == "electronic" else 0.12, 22,
+            wires = _noise_hit(0.4, 0.055 if kind == "electronic" else 0.065, 22,
                                biquad("highpass", 1200), biquad("lowpass", 7000 + 5000 * b))
             x = tone * np.float32(0.6) + wires * np.float32(0.8 + 0.3 * b)
     elif piece == "clap":
@@ -568,17 +585,19 @@ def _drum(piece: str, kit: Kit) -> np.ndarray:
         x = _metal(2.5, 1.1, 360, 44) + _noise_hit(2.5, 0.8, 45, biquad("highpass", 3000)) * np.float32(0.6)
     elif piece in ("tom_low", "tom_high"):
         high = piece == "tom_high"
-        x = _membrane(0.6, 150 if high else 105, 125 if high else 85, 0.03, 0.22)
+        end = kit.tuned(110.0, 7) if high else kit.tuned(75.0)
+        x = _membrane(0.6, end * 1.2, end, 0.03, 0.22)
     elif piece == "rim":
         x = _membrane(0.06, 1700, 1650, 0.01, 0.012) + _noise_hit(0.06, 0.005, 51, biquad("highpass", 2000))
     elif piece == "shaker":
         x = _shaker(b)
     elif piece == "perc_low":  # a low conga (or the tabla's bass)
-        x = _membrane(0.5, 215, 180, 0.015, 0.16)
+        end = kit.tuned(160.0)
+        x = _membrane(0.5, end * 1.2, end, 0.015, 0.16)
         x[:600] += _noise_hit(600 / RATE, 0.003, 61, biquad("bandpass", 1500, 1.0)) * np.float32(0.4)
     else:  # perc_high: a high conga or bongo ringing with harmonics, like a tabla's "na"
         n = int(0.5 * RATE)
-        f = 330 + 120 * b
+        f = kit.tuned(300.0 + 100 * b, 7)
         x = sine(phase_steps(f, n, glide=(1.04, 0.01))) * decay(n, 0.12) \
             + sine(phase_steps(2 * f, n)) * decay(n, 0.08) * np.float32(0.4) \
             + sine(phase_steps(3 * f, n)) * decay(n, 0.05) * np.float32(0.2)
