@@ -88,6 +88,9 @@ def test_it_is_registered_and_describes_itself(tiny):
     assert info["capabilities"]["notes"] and not info["capabilities"]["audio_injection"]
     assert set(info["capabilities"]["sampling"]) == {"temperature", "top_k", "guidance", "seed"}
     assert backend.realtime_factor > 0 and backend.suggested_lead >= 0.01
+    # Its options, with the block size as chosen, rebuild the same backend (from the loaded model).
+    again = MagentaBackend(**info["options"])
+    assert again.block_size == backend.block_size and again.drums is True and again._runtime is backend._runtime
 
 
 def test_the_same_controls_give_the_same_music_and_the_seed_changes_it(tiny):

@@ -156,7 +156,8 @@ class Runtime:
         for path in params:
             if "regular_embedder" in path:
                 params[path] = params[path] * np.float32(regular)
-        return flax.traverse_util.unflatten_dict(params)
+        # On the device once: NumPy arrays would be copied there again on every call.
+        return jax.device_put(flax.traverse_util.unflatten_dict(params))
 
     def _compile(self) -> None:
         started = time.perf_counter()

@@ -218,6 +218,7 @@ class MagentaBackend(Backend):
         self.frames_per_block = (choose_frames_per_block(self.frame_ms, self.overhead_ms)
                                  if frames_per_block == "auto" else frames_per_block)
         self.block_size = self.frames_per_block * FRAME
+        self.options["frames_per_block"] = self.frames_per_block  # as chosen: what rebuilds this backend exactly
         block_ms = self.overhead_ms + self.frames_per_block * self.frame_ms
         #: Mean generation time over block duration, as measured while warming up.
         self.realtime_factor = block_ms / (self.frames_per_block * _FRAME_MS)
