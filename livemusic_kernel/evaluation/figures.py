@@ -86,14 +86,24 @@ def _plain(value):
 
 # -- rendering ---------------------------------------------------------------------------------------
 
-def render(backend: Backend, prompt: str | Style, seconds: float, *, bpm: float = EVAL_BPM, seed: int = 0,
+def render(backend: Backend, prompt: str | Style, seconds: float, *, bpm: float | None = None, seed: int = 0,
            changes: Sequence[tuple[int, Style]] = ()) -> np.ndarray:
     """Render ``seconds`` of ``prompt`` offline with a fresh engine; ``changes``
-    are ``(sample, style)`` pairs posted before rendering."""
-    engine = Engine(backend, sink=None, quiet=True, bpm=bpm, seed=seed)
+    are ``(sample, style)`` pairs posted before rendering.
+
+    Without ``bpm`` the clock plays each style at the tempo the backend says it is
+    usually played at (:meth:`Backend.preferred_bpm`; :data:`EVAL_BPM` for backends
+    without one), and follows each change's style, as a live coder sets the clock
+    for a tempo-locked model; a backend that chooses its own tempo ignores the clock.
+    """
+    style = backend.embed(prompt) if not isinstance(prompt, Style) else prompt
+    follow = bpm is None
+    engine = Engine(backend, sink=None, quiet=True, bpm=bpm or backend.preferred_bpm(style) or EVAL_BPM, seed=seed)
     engine.set_prompt("main", prompt)
     for sample, style in changes:
         engine.set_style(style, at_sample=sample)
+        if follow and (preferred := backend.preferred_bpm(style)) is not None:
+            engine.set_bpm(preferred, at_sample=sample)
     # The engine is not closed: closing would close the backend, which the next render shares.
     return engine.render(seconds)
 
@@ -160,9 +170,10 @@ class Adherence(Figure):
 
 
 def adherence(backend: str | Backend, prompts: Sequence[str] = BUILTIN_PROMPTS.adherence, *,
-              seconds: float = BUILTIN_PROMPTS.adherence_seconds, seed: int = 0, bpm: float = EVAL_BPM,
+              seconds: float = BUILTIN_PROMPTS.adherence_seconds, seed: int = 0, bpm: float | None = None,
               progress: Progress | None = None) -> Adherence:
-    """Render ``seconds`` of each prompt, embed each output, and compare it with every prompt."""
+    """Render ``seconds`` of each prompt (at its own tempo unless ``bpm`` is given; see
+    :func:`render`), embed each output, and compare it with every prompt."""
     _check_count(prompts, 2, "adherence")
     backend = get_backend(backend)
     _tell(progress, "adherence", 0, len(prompts))
@@ -235,8 +246,9 @@ class Transitions(Figure):
 def transitions(backend: str | Backend, pairs: Sequence[tuple[str, str]] = BUILTIN_PROMPTS.transitions, *,
                 steps: int = BUILTIN_PROMPTS.transition_steps,
                 step_seconds: float = BUILTIN_PROMPTS.transition_step_seconds, seed: int = 0,
-                bpm: float = EVAL_BPM, progress: Progress | None = None) -> Transitions:
-    """For each pair, hold ``lerp(A, B, k / (steps - 1))`` for step ``k``, from
+                bpm: float | None = None, progress: Progress | None = None) -> Transitions:
+    """For each pair, hold ``lerp(A, B, k / (steps - 1))`` for step ``k`` (the clock
+    moving with it unless ``bpm`` is given; see :func:`render`), from
     exactly A to exactly B, each step ``step_seconds`` long, landing on its sample."""
     _check_count(pairs, 1, "transitions")
     if steps < 2:
@@ -367,7 +379,7 @@ class Key(Figure):
 
 
 def key(backend: str | Backend, prompts: Sequence[tuple[str, str]] = BUILTIN_PROMPTS.key, *,
-        seconds: float = BUILTIN_PROMPTS.key_seconds, seed: int = 0, bpm: float = EVAL_BPM,
+        seconds: float = BUILTIN_PROMPTS.key_seconds, seed: int = 0, bpm: float | None = None,
         progress: Progress | None = None) -> Key:
     """Render each ``(prompt, key)`` and detect the key of the output."""
     _check_count(prompts, 1, "key")

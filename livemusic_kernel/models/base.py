@@ -123,6 +123,12 @@ class Backend(ABC):
         norms = a.norm() * b.norm()
         return float(np.dot(a.vector, b.vector) / norms) if norms > 0 else 0.0
 
+    def preferred_bpm(self, style: Style) -> float | None:
+        """The tempo a style is usually played at, for backends that follow the engine's
+        clock and know one (None otherwise): what an evaluation, or ``lmk`` without
+        ``--bpm``, sets the clock to."""
+        return None
+
     def embed(self, source: Prompt | str | Path | np.ndarray | AudioClip) -> Style:
         """Embed text or audio: a :class:`Prompt`, a string, a path, an array or a clip."""
         prompt = Prompt.of(source)

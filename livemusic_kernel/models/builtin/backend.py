@@ -69,7 +69,7 @@ class BuiltinBackend(Backend):
         return float(x @ y / norms) if norms > 1e-12 else 0.0
 
     def preferred_bpm(self, style: Style) -> float:
-        """The tempo a style is usually played at (its ``tempo`` dimension)."""
+        """The tempo a style is usually played at: its ``tempo`` dimension in BPM."""
         return round(tempo_to_bpm(float(style.vector[index("tempo")])), 1)
 
     # -- streaming ------------------------------------------------------------------------

@@ -405,7 +405,7 @@ COMP_ARCHETYPES: tuple[Archetype, ...] = (
     Archetype("fast arpeggio", {"density": .85, "energy": .7, "electronic": .6}, {"comp": "0123012301230123"}),
     Archetype("alberti", {"density": .55, "energy": .4, "complexity": .5, "swing": 0.0},
               {"comp": "0-2-1-2-0-2-1-2-"}),
-    Archetype("strum", {"density": .65, "energy": .6, "syncopation": .4}, {"comp": "C-cC-cC-C-cC-cC-"}),
+    Archetype("strum", {"density": .6, "energy": .6, "syncopation": .4}, {"comp": "C---C-c---c-C-c-"}),
     Archetype("chug", {"density": .6, "energy": .9, "grit": .8}, {"comp": "C-C-C-C-C-C-C-C-"}),
     Archetype("montuno", {"density": .7, "syncopation": .85, "energy": .65, "hand": .5},
               {"comp": "C.C..C.C.C..C.C."}),
@@ -435,10 +435,17 @@ def _text_features(text: str, beats: int) -> tuple[float, float]:
     return density, off / len(onsets) if onsets else 0.0
 
 
-def _mutate_text(text: str, rng: np.random.Generator, count: int, alphabet: str) -> str:
+def _sixteenths(feel: Feel) -> bool:
+    """Whether the feel is busy enough for notes on the sixteenths between the eighths."""
+    return feel.density > 0.6
+
+
+def _mutate_text(text: str, rng: np.random.Generator, count: int, alphabet: str, sixteenths: bool) -> str:
     chars = list(text)
     for _ in range(count):
         i = int(rng.integers(1, len(chars)))
+        if not sixteenths:
+            i -= i % 2
         chars[i] = "." if chars[i] not in ".-" else alphabet[int(rng.integers(len(alphabet)))]
     return "".join(chars)
 
@@ -452,7 +459,8 @@ def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ..
         candidates.append((previous[0], previous[1], True))
         for _ in range(4):
             count = 1 + int(rng.poisson(max(sampling.temperature, 0.0)))
-            candidates.append((_mutate_text(previous[0], rng, count, alphabet), previous[1], False))
+            candidates.append((_mutate_text(previous[0], rng, count, alphabet, _sixteenths(feel)), previous[1],
+                               False))
     for archetype in archetypes:
         candidates.append((_fit_text(archetype.parts[part], beats), archetype.name, False))
     by_name = {a.name: a for a in archetypes}
@@ -557,9 +565,12 @@ def _plan_motif(memory: Memory, feel: Feel, sampling: Sampling, beats: int,
     previous = memory.phrase.motif if memory.phrase is not None else None
     weights = np.where(np.arange(steps) % 4 == 0, 1.0, np.where(np.arange(steps) % 2 == 0, 0.45, 0.15))
     weights = weights * (1.0 - feel.syncopation) + (1.0 - weights) * feel.syncopation * 0.8 + 0.02
+    if not _sixteenths(feel):
+        weights[1::2] = 0.0  # an unhurried tune moves in eighths
     candidates = []
     for _ in range(16):
-        notes = int(np.clip(round(1.5 + 8.0 * feel.density ** 1.2 * beats / 4 + rng.normal(0, 0.8)), 1, steps))
+        notes = int(np.clip(round(1.5 + 8.0 * feel.density ** 1.2 * beats / 4 + rng.normal(0, 0.8)), 1,
+                            int(np.count_nonzero(weights))))
         onsets = sorted(rng.choice(steps, size=notes, replace=False, p=weights / weights.sum()).tolist())
         degree = int(rng.choice([0, 2, 4]))
         contour, last_leap = [], 0

@@ -62,13 +62,13 @@ _DRUM_PAN = {"kick": 0.0, "snare": 0.0, "clap": 0.05, "hat": 0.25, "open_hat": 0
 _HARMONIC_LAYERS = (1, 2, 4)
 #: Drum pieces mixed below full level (relative to the kick and snare), as an engineer sets them:
 #: cymbals and shakers sit 10 to 14 dB under the backbeat.
-_DRUM_LEVEL = {"hat": 0.22, "open_hat": 0.25, "shaker": 0.25, "ride": 0.3, "crash": 0.45, "rim": 0.5,
+_DRUM_LEVEL = {"hat": 0.16, "open_hat": 0.2, "shaker": 0.2, "ride": 0.22, "crash": 0.4, "rim": 0.5,
                "tom_low": 0.8, "tom_high": 0.8, "perc_low": 0.6, "perc_high": 0.55, "clap": 0.8}
 _TIME_KEEPING = ("hat", "open_hat", "shaker", "ride")
 #: Reverb send of each layer at full ``space``.
-_SENDS = {"drums": 0.25, "bass": 0.05, "harmony": 0.55, "lead": 0.45, "texture": 0.8}
+_SENDS = {"drums": 0.35, "bass": 0.05, "harmony": 0.8, "lead": 0.7, "texture": 1.0}
 #: Each layer's gain at full stem level (the balance of a finished mix).
-_LAYER_GAIN = {"drums": 0.9, "bass": 0.8, "harmony": 0.5, "lead": 0.55, "texture": 0.35}
+_LAYER_GAIN = {"drums": 0.8, "bass": 0.7, "harmony": 0.75, "lead": 0.75, "texture": 0.4}
 
 
 @dataclass(frozen=True)
@@ -401,7 +401,7 @@ class Generator:
                 frames: int) -> tuple[np.ndarray, MixState]:
         gains = tuple(r.to(_LAYER_GAIN[layer] * _stem_gain(feel.stems[i]), start)
                       for i, (r, layer) in enumerate(zip(mix.gains, LAYERS, strict=True)))
-        sends = tuple(r.to(_SENDS[layer] * feel.space ** 1.3, start)
+        sends = tuple(r.to(_SENDS[layer] * 1.6 * feel.space ** 1.2, start)
                       for r, layer in zip(mix.sends, LAYERS, strict=True))
         dry = np.zeros((frames, 2), dtype=np.float32)
         send = np.zeros(frames, dtype=np.float32)
@@ -420,13 +420,15 @@ class Generator:
         states = np.split(mix.filters, np.cumsum(_FILTER_ORDERS)[:-1])
         low_band, s0 = lfilter(*_TILT_LOW, x, axis=0, zi=states[0])
         high_band, s1 = lfilter(*_TILT_HIGH, x, axis=0, zi=states[1])
-        low = mix.low.to(1.2 * (0.5 - feel.brightness), start)
-        high = mix.high.to(2.2 * (feel.brightness - 0.5), start)
+        # The tilt centres darker than flat: brightness 0.5 shelves the top 5 dB down, the
+        # balance of a warm master; 0 takes 14 dB off above 3 kHz and 1 adds 4 dB.
+        low = mix.low.to(0.8 * (0.5 - feel.brightness), start)
+        high = mix.high.to(_dsp.undb(-14.0 + 18.0 * feel.brightness) - 1.0, start)
         x = x + low_band.astype(np.float32) * low.over(start, frames) \
             + high_band.astype(np.float32) * high.over(start, frames)
 
-        if feel.grit > 0.25:
-            x = _dsp.saturate(x, 1.0 + 3.0 * (feel.grit - 0.25))
+        if feel.grit > 0.6:
+            x = _dsp.saturate(x, 1.0 + 6.0 * (feel.grit - 0.6))
 
         lofi = mix.lofi.to(feel.lofi, start)
         lowpassed, s2 = lfilter(*_LOFI_LOW, x, axis=0, zi=states[2])
@@ -478,7 +480,8 @@ def _chord(key: Key, degree: int, feel: Feel, notes: frozenset[int]) -> Chord:
 
 
 def _tone(family: str, layer: str, feel: Feel) -> Tone:
-    brightness = feel.brightness * {"bass": 0.7, "harmony": 0.9, "lead": 1.0, "texture": 0.8}[layer]
+    # Bass and pads sit under the lead: darker, so the top of the spectrum is the lead's and the drums'.
+    brightness = feel.brightness * {"bass": 0.7, "harmony": 0.85, "lead": 1.0, "texture": 0.45}[layer]
     players = 3 if layer in ("harmony", "texture") else 1
     return Tone.of(family, brightness, feel.grit, players)
 

@@ -179,8 +179,8 @@ def _render(tone: Tone, midi: int, held: int, loud: bool) -> np.ndarray:
     f = hz(midi)
     b = min(1.0, tone.brightness + (0.15 if loud else 0.0))
     audio = _FAMILIES[tone.family](f, held, b, tone)
-    if tone.grit > 0.05 and tone.family != "guitar_distorted":
-        audio = saturate(audio * np.float32(1.0 + 2.0 * tone.grit), 1.0 + 6.0 * tone.grit ** 1.5)
+    if tone.grit > 0.2 and tone.family != "guitar_distorted":
+        audio = saturate(audio * np.float32(1.0 + 2.0 * tone.grit), 1.0 + 8.0 * (tone.grit - 0.2) ** 2)
     whole = len(audio) // _LOUDNESS_WINDOW * _LOUDNESS_WINDOW
     windows = audio[:whole].reshape(-1, _LOUDNESS_WINDOW) if whole else audio[None, :]
     rms = float(np.sqrt((windows * windows).mean(axis=1).max()))
@@ -381,7 +381,7 @@ def _bowed(f, held, b, tone):
         p = phase_steps(f * _cents(cents), n, vibrato=(5.3 + 0.4 * i, 0.0035, 0.25 + 0.1 * i))
         x += table.read(p, f)
     x /= np.float32(math.sqrt(len(detunes)))
-    bow = filtered(noise(n, int(f * 11)), biquad("bandpass", 2500, 0.8)) * np.float32(0.04)
+    bow = filtered(noise(n, int(f * 11)), biquad("bandpass", 2500, 1.2)) * np.float32(0.015)
     return (x + bow) * adsr(n, held, 0.09 + 0.1 * (1 - b), 2.0, 0.85, 0.3)
 
 
@@ -399,7 +399,7 @@ def _woodwind(f, held, b, tone):
     n = _length(held, 0.12)
     p = phase_steps(f, n, vibrato=(5.0, 0.004, 0.3))
     x = _table("flute", b).read(p, f)
-    breath = filtered(noise(n, int(f * 13)), biquad("bandpass", min(3 * f, 9000), 1.2)) * np.float32(0.12)
+    breath = filtered(noise(n, int(f * 13)), biquad("bandpass", min(2 * f, 6000), 2.0)) * np.float32(0.05)
     chiff = filtered(noise(min(n, 1200), int(f * 17)), biquad("highpass", 1500)) * decay(min(n, 1200), 0.008)
     x = x + breath
     x[:len(chiff)] += np.float32(0.3) * chiff
@@ -428,7 +428,7 @@ def _voice(f, held, b, tone):
     for i, cents in enumerate(singers):
         x += table.read(phase_steps(f * _cents(cents), n, vibrato=(5.1 + 0.3 * i, 0.011, 0.3)), f)
     x /= np.float32(math.sqrt(len(singers)))
-    breath = filtered(noise(n, int(f * 19)), biquad("bandpass", 3000, 0.7)) * np.float32(0.03)
+    breath = filtered(noise(n, int(f * 19)), biquad("bandpass", 3000, 1.5)) * np.float32(0.012)
     return (x + breath) * adsr(n, held, 0.12, 1.5, 0.9, 0.25)
 
 
@@ -484,6 +484,7 @@ def _synth_bass(f, held, b, tone):
     xf = decay(n, 0.06 + 0.12 * b)
     x = xf * bright.read(p, f) + (1 - xf) * body.read(p, f)
     x = x + np.float32(0.7) * sine(phase_steps(f / 2 if f > 80 else f, n))  # a sub an octave down
+    x = filtered(x, biquad("lowpass", 1200 + 3000 * b, 0.7))
     return x * adsr(n, held, 0.003, 0.4, 0.8, 0.05)
 
 
@@ -525,8 +526,9 @@ def _metal(seconds: float, tau: float, base: float, seed: int) -> np.ndarray:
     x = np.zeros(n, dtype=np.float32)
     for ratio in (1.0, 1.4471, 1.6170, 1.9265, 2.5028, 2.6637):
         x += np.sign(sine(phase_steps(base * ratio, n)))
-    x = filtered(x, biquad("highpass", 6000)) * np.float32(0.3)
-    return (x + _noise_hit(seconds, tau * 2, seed, biquad("highpass", 7000)) * np.float32(0.5)) * decay(n, tau)
+    x = filtered(x, _dsp.cascade(biquad("highpass", 4000), biquad("lowpass", 8500, 0.6))) * np.float32(0.3)
+    hiss = _noise_hit(seconds, tau * 2, seed, biquad("highpass", 5000), biquad("lowpass", 9000, 0.6))
+    return (x + hiss * np.float32(0.5)) * decay(n, tau)
 
 
 def _pad(x: np.ndarray, n: int) -> np.ndarray:
@@ -559,8 +561,8 @@ def _drum(piece: str, kit: Kit) -> np.ndarray:
             ring = _pad(_membrane(0.3, 340, 330, 0.02, 0.04), int(0.4 * RATE))
             tone = _membrane(0.4, 220, 185, 0.02, 0.05) + ring * np.float32(0.5)
             wires = _noise_hit(0.4, 0.055 if kind == "electronic" else 0.065, 22,
-                               biquad("highpass", 1200), biquad("lowpass", 7000 + 5000 * b))
-            x = tone * np.float32(0.6) + wires * np.float32(0.8 + 0.3 * b)
+                               biquad("highpass", 1000), biquad("lowpass", 4500 + 4000 * b, 0.6))
+            x = tone * np.float32(0.9) + wires * np.float32(0.6 + 0.3 * b)
     elif piece == "clap":
         n = int(0.35 * RATE)
         source = filtered(noise(n, 31), _dsp.cascade(biquad("bandpass", 1200, 0.9)))
@@ -568,7 +570,7 @@ def _drum(piece: str, kit: Kit) -> np.ndarray:
         for ms in (0.0, 9.0, 18.0, 27.0):
             start = int(ms * RATE / 1000)
             env[start:] += decay(n - start, 0.004)
-        env[int(0.027 * RATE):] += decay(n - int(0.027 * RATE), 0.09) * np.float32(0.6)
+        env[int(0.027 * RATE):] += decay(n - int(0.027 * RATE), 0.045) * np.float32(0.5)
         x = source * env
     elif piece == "hat":
         if kind == "hand":  # a shaker stands in for the hat
@@ -578,11 +580,12 @@ def _drum(piece: str, kit: Kit) -> np.ndarray:
     elif piece == "open_hat":
         x = _metal(0.8, 0.25, 300 + 80 * b, 42)
     elif piece == "ride":
-        n = int(2.0 * RATE)
-        bell = sine(phase_steps(3100, n)) * decay(n, 0.4) * np.float32(0.25)
-        x = _metal(2.0, 0.9, 420, 43) + bell
+        n = int(1.5 * RATE)
+        bell = sine(phase_steps(3100, n)) * decay(n, 0.3) * np.float32(0.3)
+        x = _metal(1.5, 0.45, 420, 43) + bell
     elif piece == "crash":
-        x = _metal(2.5, 1.1, 360, 44) + _noise_hit(2.5, 0.8, 45, biquad("highpass", 3000)) * np.float32(0.6)
+        x = _metal(2.5, 0.9, 360, 44) + _noise_hit(2.5, 0.7, 45, biquad("highpass", 3000),
+                                                    biquad("lowpass", 9000, 0.6)) * np.float32(0.6)
     elif piece in ("tom_low", "tom_high"):
         high = piece == "tom_high"
         end = kit.tuned(110.0, 7) if high else kit.tuned(75.0)
@@ -603,8 +606,8 @@ def _drum(piece: str, kit: Kit) -> np.ndarray:
             + sine(phase_steps(3 * f, n)) * decay(n, 0.05) * np.float32(0.2)
         x[:300] += _noise_hit(300 / RATE, 0.002, 62, biquad("highpass", 2500)) * np.float32(0.5)
     x = np.asarray(x, dtype=np.float32)
-    if g > 0.05:
-        x = saturate(x * np.float32(1 + 3 * g), 1.0 + 8.0 * g)
+    if g > 0.2:
+        x = saturate(x * np.float32(1 + 3 * g), 1.0 + 10.0 * (g - 0.2) ** 2)
     peak = float(np.abs(x).max())
     return (x / np.float32(peak) if peak > 0 else x).astype(np.float32)
 
