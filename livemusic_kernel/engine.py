@@ -1013,6 +1013,16 @@ class Engine:
             self._log = None
         self._backend.close()
 
+    def ui(self, **options: Any):
+        """The notebook instrument: player, transport, prompts, XY pad, scope and timeline together.
+
+        Needs the ``jupyter`` extra. ``options`` go to :class:`livemusic_kernel.widgets.Instrument`
+        (``corners=`` the XY pad's four prompts, ``player=`` the Player's options).
+        """
+        from .widgets import Instrument
+
+        return Instrument(self, **options)
+
     def __enter__(self) -> Engine:
         return self
 

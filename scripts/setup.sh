@@ -11,10 +11,11 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # System packages: PortAudio for the sound card. For the tests: JACK gives a real audio clock,
 # iproute2 a private network namespace where Ableton Link peers can meet without leaving the machine,
 # ghc with the Tidal library a real TidalCycles, and SuperCollider a real sclang and scsynth;
-# FluidSynth with the General MIDI soundfont renders the music the audio analysis is tested on.
+# FluidSynth with the General MIDI soundfont renders the music the audio analysis is tested on;
+# Chromium (with a font) is the browser the widgets' end-to-end tests drive in JupyterLab.
 packages=(libportaudio2)
 [ "$purpose" = test ] && packages+=(jackd2 iproute2 ghc libghc-tidal-dev supercollider-language supercollider-server
-                                     fluidsynth fluid-soundfont-gm)
+                                     fluidsynth fluid-soundfont-gm chromium fonts-dejavu-core)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -37,7 +38,7 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 extras="."
-[ "$purpose" = test ] && extras=".[dev]"
+[ "$purpose" = test ] && extras=".[dev,jupyter]"
 stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)-${purpose}"
 if [ ! -e "$stamp" ]; then
     say "installing livemusic-kernel ($extras) into .venv"
