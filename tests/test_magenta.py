@@ -36,7 +36,6 @@ from livemusic_kernel.models.magenta import (  # noqa: E402
     choose_frames_per_block,
     realtime_advice,
 )
-from livemusic_kernel.models.magenta._conditioning import note_tokens  # noqa: E402
 from livemusic_kernel.replay import render_session  # noqa: E402
 from livemusic_kernel.style import lerp  # noqa: E402
 
@@ -145,6 +144,8 @@ def test_held_notes_condition_the_model_from_their_block(tiny):
 
 
 def test_note_tokens_follow_the_package_engine():
+    from livemusic_kernel.models.magenta._conditioning import note_tokens  # imports magenta-rt
+
     tokens = note_tokens({60, 64})
     assert tokens[60] == tokens[64] == 3 and (np.delete(tokens, [60, 64]) == -1).all()
     onsets = note_tokens({60, 64}, before={60}, onsets=True)
