@@ -1,5 +1,7 @@
 """The builtin model's composer: candidates, sampling controls, phrases, keys and meters."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -118,7 +120,8 @@ def test_the_key_comes_from_the_style_then_the_context_then_the_seed_and_holds_t
     assert choose_key(current, blend, Context(), Sampling()).tonic == 7
     # A context that clearly plays in E is followed when the prompt names no key.
     e_minor = np.roll([5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0], 4)
-    context = Context(tuple(e_minor / e_minor.sum()), key_strength=0.9)
+    context = Context(tuple(e_minor / e_minor.sum()), key_strength=0.9, outside=1.0)
+    assert choose_key(Memory(), feel("house"), replace(context, outside=0.0), Sampling()).tonic != 4  # own output
     assert choose_key(Memory(), feel("house"), context, Sampling()).tonic == 4
     # With strong guidance a prompt's own key outweighs the context.
     assert choose_key(Memory(), feel("house in D minor"), context, Sampling(guidance=8.0)).tonic == 2

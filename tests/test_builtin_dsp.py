@@ -146,3 +146,23 @@ def test_waveshapers_are_bounded_and_leave_quiet_signals_alone():
     assert np.abs(clipped).max() <= 0.95 and np.all(np.diff(clipped) >= 0)
     assert np.array_equal(clipped[np.abs(x) <= 0.55], x[np.abs(x) <= 0.55])
     assert np.abs(saturate(x, 10.0)).max() <= 1.0 + 1e-6 and saturate(x, 1.0) is x
+
+
+def test_the_leveler_warms_up_fast_and_hands_over_without_depending_on_block_cuts():
+    leveler = Leveler(seconds=2.0, warmup=2.0, warmup_seconds=0.3)
+    t = np.arange(4 * RATE) / RATE
+    loud = (0.2 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)  # about 8 dB above the target
+    x = np.stack([loud, loud], axis=1)
+    whole, _ = leveler(x, leveler.initial(-18.0), -18.0, start=0)
+    slow, _ = leveler(x, leveler.initial(-18.0), -18.0)  # no warm-up: the stream is long under way
+
+    def off_target(y):
+        k, _ = Filter.of(_dsp.K_WEIGHTING)(y[RATE:2 * RATE], Filter.of(_dsp.K_WEIGHTING).initial())
+        return abs(-0.691 + 10 * np.log10((k ** 2).mean(axis=0).sum()) + 18.0)
+
+    assert off_target(whole) < 1.0 < off_target(slow)  # at its level within the first second
+    state, pieces = leveler.initial(-18.0), []
+    for begin, end in ((0, 1000), (1000, 2 * RATE - 7), (2 * RATE - 7, 2 * RATE + 500), (2 * RATE + 500, len(x))):
+        piece, state = leveler(x[begin:end], state, -18.0, start=begin)
+        pieces.append(piece)
+    assert np.allclose(np.concatenate(pieces), whole, atol=1e-6)

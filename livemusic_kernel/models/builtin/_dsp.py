@@ -378,38 +378,55 @@ K_WEIGHTING = cascade(
 @dataclass(frozen=True)
 class LevelerState:
     weighting: np.ndarray   # K-weighting filter state
-    power: np.ndarray       # the smoothed K-weighted power (lfilter state of the smoother)
+    power: np.ndarray       # the smoothed K-weighted power at the last sample (shape (1,))
 
 
 class Leveler:
     """Slow automatic gain towards a target loudness (LUFS).
 
-    It measures K-weighted power as BS.1770 does, smooths it over a few
-    seconds, and applies the gain that brings it to the target, within
-    ``range_db`` either way. Below ``gate`` LUFS it holds its gain rather than
-    boosting silence.
+    It measures K-weighted power as BS.1770 does, smooths it over ``seconds``
+    (``warmup_seconds`` during the stream's first ``warmup`` seconds, so a loud or
+    quiet style is at its level soon after the start), and applies the gain that
+    brings it to the target, within ``range_db`` either way. Below ``gate`` LUFS it
+    holds its gain rather than boosting silence. The switch of time constant
+    happens at an absolute sample, so the output does not depend on block sizes.
     """
 
-    def __init__(self, seconds: float = 2.5, range_db: float = 12.0, gate: float = -45.0):
-        pole = math.exp(-1.0 / (seconds * RATE))
-        self._smooth = ((1.0 - pole,), (1.0, -pole))
+    def __init__(self, seconds: float = 2.0, range_db: float = 12.0, gate: float = -45.0,
+                 warmup: float = 2.0, warmup_seconds: float = 0.4):
+        self._smooth = self._one_pole(seconds)
+        self._fast = self._one_pole(warmup_seconds)
+        self._warmup = int(warmup * RATE)
         self._range = range_db
         self._gate = 10.0 ** ((gate + 0.691) / 10.0)
 
+    @staticmethod
+    def _one_pole(seconds: float) -> tuple[tuple, tuple]:
+        pole = math.exp(-1.0 / (seconds * RATE))
+        return (1.0 - pole,), (1.0, -pole)
+
     def initial(self, target: float) -> LevelerState:
         power = 10.0 ** ((target + 0.691) / 10.0)
-        return LevelerState(np.zeros((4, 2)), np.array([power * self._smooth[1][1] * -1.0]))
+        return LevelerState(np.zeros((4, 2)), np.array([power]))
 
-    def __call__(self, signal: np.ndarray, state: LevelerState,
-                 target: float) -> tuple[np.ndarray, LevelerState]:
+    def __call__(self, signal: np.ndarray, state: LevelerState, target: float,
+                 start: int = 1 << 62) -> tuple[np.ndarray, LevelerState]:
         weighted, weighting = lfilter(*K_WEIGHTING, signal, axis=0, zi=state.weighting)
         power = weighted[:, 0] ** 2 + weighted[:, 1] ** 2
-        smoothed, smoother = lfilter(*self._smooth, power, zi=state.power)
+        # The smoother's state is its last output: a one-pole's state is pole * output, so
+        # storing the output lets the two time constants hand over without a jump.
+        split = min(max(self._warmup - start, 0), len(power))
+        smoothed = np.empty_like(power)
+        last = state.power
+        for (b, a), part in ((self._fast, slice(0, split)), (self._smooth, slice(split, len(power)))):
+            if part.stop > part.start:
+                smoothed[part], _ = lfilter(b, a, power[part], zi=-a[1] * last)
+                last = smoothed[part][-1:]
         wanted = 10.0 ** ((target + 0.691) / 10.0)
         ratio = wanted / np.maximum(smoothed, self._gate)
         limit = 10.0 ** (self._range / 10.0)
         gain = np.sqrt(np.clip(ratio, 1.0 / limit, limit)).astype(np.float32)
-        return signal * gain[:, None], LevelerState(weighting, smoother)
+        return signal * gain[:, None], LevelerState(weighting, np.asarray(last, dtype=np.float64))
 
 
 # -- limiter ----------------------------------------------------------------------------------

@@ -80,5 +80,11 @@ class BuiltinBackend(Backend):
         style = request.controls.style or self._neutral
         return self._generator.step(state, request, style.vector)
 
+    def hear(self, state: StreamState, audio: np.ndarray, start: int) -> StreamState:
+        """Mix other audio (a performer's injected input, 48 kHz, starting at absolute sample
+        ``start``) into what the model hears of its context: from the next bar, the key
+        follows it as far as guidance lets the prompt give way."""
+        return self._generator.hear(state, audio, start)
+
 
 assert len(DIMENSIONS) == BUILTIN_SPACE.size

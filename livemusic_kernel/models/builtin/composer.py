@@ -35,16 +35,21 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .context import Context
 from .feel import Feel
 from .instruments import DRUM_PIECES
 from .theory import Key, progression_weights
 
-__all__ = ["STEPS_PER_BEAT", "PHRASE_BARS", "Event", "BarPlan", "Phrase", "Memory", "Sampling",
-           "Context", "compose_bar", "choose", "choose_key", "DRUM_ARCHETYPES", "BASS_ARCHETYPES",
+__all__ = ["STEPS_PER_BEAT", "PHRASE_BARS", "SECTION_PHRASES", "MOVED", "Event", "BarPlan", "Phrase", "Memory",
+           "Sampling", "compose_bar", "choose", "choose_key", "DRUM_ARCHETYPES", "BASS_ARCHETYPES",
            "COMP_ARCHETYPES"]
 
 STEPS_PER_BEAT = 4
 PHRASE_BARS = 4
+SECTION_PHRASES = 4
+#: How far (RMS over the feel's descriptors) the style must move for the music to change course
+#: in the middle of its phrase or section.
+MOVED = 0.12
 _V = len(DRUM_PIECES)
 _PIECE = {name: i for i, name in enumerate(DRUM_PIECES)}
 _LEVEL = {"X": 1.0, "x": 0.8, "o": 0.55, "g": 0.3, ".": 0.0}
@@ -58,17 +63,6 @@ class Sampling:
     top_k: int = 40
     guidance: float = 4.0
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the model hears in its recent context audio (its own output and
-    injected input), as the audio-injection hooks deliver it."""
-
-    #: Pitch-class profile of the recent audio (12 values summing to 1), or None.
-    chroma: tuple[float, ...] | None = None
-    #: How clearly the context states a key (0..1).
-    key_strength: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -320,7 +314,7 @@ def _drum_features(p: np.ndarray, beats: int) -> tuple[float, float]:
 
 
 def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, bpm: float,
-                rng: np.random.Generator, phrase_start: bool) -> tuple[np.ndarray, str]:
+                rng: np.random.Generator, boundary: str) -> tuple[np.ndarray, str]:
     candidates: list[tuple[np.ndarray, str, bool]] = []
     previous = memory.drums
     if previous is not None and previous[0].shape[1] == 4 * beats:
@@ -338,19 +332,34 @@ def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, bpm:
         # A style's syncopation lives mostly in its bass and chords (house drums sit on the
         # beat under a syncopated bass), so the drums' own syncopation counts for little.
         style -= 0.5 * ((density - feel.density) / 0.2) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.7) ** 2
-        logits[i] = _context_score(pattern, previous[0] if previous is not None else None, kept, phrase_start) \
+        logits[i] = _context_score(pattern, previous[0] if previous is not None else None, kept, boundary) \
             + sampling.guidance * style / 2.0
     pattern, name, _ = candidates[choose(rng, logits, sampling)]
     return pattern, name
 
 
-def _context_score(candidate: np.ndarray, previous: np.ndarray | None, kept: bool, phrase_start: bool) -> float:
+def _context_score(candidate: np.ndarray, previous: np.ndarray | None, kept: bool, boundary: str) -> float:
     """Continuing the context: repeating what was played scores best, the more
     different a candidate is the worse; a new phrase frees the music a little."""
     if previous is None or previous.shape != candidate.shape:
         return 0.0
     distance = float(np.abs(candidate - previous).sum()) / max(1.0, float(np.abs(previous).sum()))
-    return -(1.5 if phrase_start else 3.0) * distance + (0.5 if kept else 0.0)
+    return _continuity(distance, kept, boundary)
+
+
+#: How much changing the material costs, by where the bar falls: a new section may move on, a
+#: new phrase varies a little, inside a phrase the groove holds.
+_CHANGE_COST = {"section": 1.5, "phrase": 4.5, "bar": 6.0}
+
+
+def _continuity(distance: float, kept: bool, boundary: str) -> float:
+    """The context's score of a candidate ``distance`` (0..1) from what was played, at a
+    ``boundary`` (``section``, ``phrase`` or ``bar``)."""
+    return -_CHANGE_COST[boundary] * distance + (0.5 if boundary == "section" else 1.0) * kept
+
+
+def _moved(feel: Feel, planned_for: np.ndarray) -> bool:
+    return float(np.sqrt(np.mean((feel.vector() - planned_for) ** 2))) >= MOVED
 
 
 def _fill(pattern: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -452,7 +461,7 @@ def _mutate_text(text: str, rng: np.random.Generator, count: int, alphabet: str,
 
 def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ...], part: str, alphabet: str,
                feel: Feel, family: str, sampling: Sampling, beats: int, bpm: float, rng: np.random.Generator,
-               phrase_start: bool) -> tuple[str, str]:
+               boundary: str) -> tuple[str, str]:
     """The bass line or the comping pattern for a bar, chosen like the drums."""
     candidates: list[tuple[str, str, bool]] = []
     if previous is not None and len(previous[0]) == 4 * beats:
@@ -474,7 +483,7 @@ def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ..
         context = 0.0
         if previous is not None and len(previous[0]) == len(text):
             distance = sum(a != b for a, b in zip(text, previous[0], strict=True)) / len(text)
-            context = -(1.5 if phrase_start else 3.0) * distance * 2 + (0.5 if kept else 0.0)
+            context = _continuity(2 * distance, kept, boundary)
         logits[i] = context + sampling.guidance * style / 2.0
     text, name, _ = candidates[choose(rng, logits, sampling)]
     return text, name
@@ -633,28 +642,47 @@ _COMMON_TONICS = (9, 4, 2, 7, 0, 5, 11, 10)
 
 def choose_key(memory: Memory, feel: Feel, context: Context, sampling: Sampling) -> Key:
     """The key: the style's, else the context's when it states one clearly, else
-    one drawn from the seed; the current key is kept unless another is clearly
-    wanted, so a blend of two keys does not flip between them. With both a prompt
-    key and a context, guidance weighs the prompt against what the context plays."""
+    one drawn from the seed. With both a prompt key and a context, guidance weighs
+    the prompt against what the context plays.
+
+    The key playing is kept unless another is clearly wanted: a blend of two keys
+    does not flip between them, and a context that is mostly the model's own
+    output (whose key estimate may land a fifth or a relative away) confirms the
+    key instead of moving it. Only a context that plays another key clearly
+    better (a performer's input) takes the music there.
+    """
     chroma = np.array(feel.chroma)
     wanted = chroma - chroma.mean() if feel.has_key else np.zeros(12)
     mode = _mode(feel, sampling)
-    if context.chroma is not None and context.key_strength > 0.3:
+    current = memory.key
+    margin = 0.02
+    # The model's own output confirms its key; only input from outside can lead it elsewhere.
+    led = context.key_strength * min(1.0, 2.0 * context.outside)
+    if context.chroma is not None and led > 0.3:
         fits = {m: _key_fits(np.array(context.chroma), m) for m in ("major", "minor")}
         if abs(feel.mode - 0.5) < 0.12:  # the style leaves the mode open: the context decides it
-            mode = max(fits, key=lambda m: fits[m].max())
+            best = max(fits, key=lambda m: fits[m].max())
+            keep = "minor" if current is not None and current.minor else "major"
+            if current is None or fits[best].max() > fits[keep][current.tonic] + _CONTEXT_MARGIN:
+                mode = best
+            else:
+                mode = current.mode if current is not None else mode
         heard = fits["minor" if mode in ("minor", "dorian", "phrygian") else "major"]
-        wanted = wanted * sampling.guidance + context.key_strength * (heard - heard.mean())
-    current = memory.key
+        wanted = wanted * sampling.guidance + led * (heard - heard.mean())
+        margin = _CONTEXT_MARGIN * led
     if not wanted.any():
         if current is not None:
             return Key(current.tonic, mode)
         rng = np.random.default_rng([sampling.seed & 0xFFFFFFFF, 0x6B6579])
         return Key(int(_COMMON_TONICS[int(rng.integers(len(_COMMON_TONICS)))]), mode)
     tonic = int(np.argmax(wanted))
-    if current is not None and wanted[current.tonic] >= wanted[tonic] - 0.02:
+    if current is not None and wanted[current.tonic] >= wanted[tonic] - margin:
         tonic = current.tonic
     return Key(tonic, mode)
+
+
+#: How much better (in key-profile correlation) a context must fit another key to move the music there.
+_CONTEXT_MARGIN = 0.15
 
 
 def _key_fits(chroma: np.ndarray, mode: str) -> np.ndarray:
@@ -687,21 +715,34 @@ def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats:
     steps = STEPS_PER_BEAT * beats
     rng = np.random.default_rng([sampling.seed & 0xFFFFFFFF, bar, from_step, 0x626172])
     in_phrase = bar % PHRASE_BARS
+    section = bar // (PHRASE_BARS * SECTION_PHRASES)
     phrase_start = in_phrase == 0 and from_step == 0
+    boundary = ("section" if phrase_start and bar % (PHRASE_BARS * SECTION_PHRASES) == 0
+                else "phrase" if phrase_start else "bar")
     key = choose_key(memory, feel, context, sampling)
     phrase = memory.phrase
-    if phrase is None or phrase_start or any(len(c) and c[-1][0] >= steps for c in phrase.chords):
+    # A section is four phrases on one progression and motif (the motif varied within each
+    # phrase, the same way each time), as a verse repeats its four bars; a new section, or a
+    # style that has moved on, brings new ones.
+    moved = memory.planned_for is None or _moved(feel, memory.planned_for)
+    fits = phrase is not None and not any(len(c) and c[-1][0] >= steps for c in phrase.chords)
+    if fits and boundary == "phrase" and not moved:
+        phrase = replace(phrase, start=bar)
+    elif not fits or phrase_start:
         memory_for = replace(memory, key=key)
         phrase = Phrase(bar - in_phrase, _plan_chords(memory_for, feel, key, sampling, beats, rng),
                         _plan_motif(memory_for, feel, sampling, beats, rng))
-    drums = _plan_drums(memory, feel, sampling, beats, bpm, rng, phrase_start)
+    drums = _plan_drums(memory, feel, sampling, beats, bpm, rng, boundary)
     bass = _plan_line(memory.bass, BASS_ARCHETYPES, "bass", "RFOA", feel, feel.family("bass"), sampling, beats,
-                      bpm, rng, phrase_start)
+                      bpm, rng, boundary)
     comp = _plan_line(memory.comp, COMP_ARCHETYPES, "comp", "Cc0123", feel, feel.family("harmony"), sampling,
-                      beats, bpm, rng, phrase_start)
+                      beats, bpm, rng, boundary)
+    # Variations and fills are drawn once per section and place in the phrase, so a repeated
+    # phrase varies the same way each time.
+    placed = np.random.default_rng([sampling.seed & 0xFFFFFFFF, section, in_phrase, 0x706872])
     last_bar = in_phrase == PHRASE_BARS - 1
-    fill = last_bar and feel.stem("drums") > 0.15 and rng.random() < 0.35 + 0.3 * feel.energy
-    pattern = _fill(drums[0], rng) if fill else drums[0]
+    fill = last_bar and feel.stem("drums") > 0.15 and placed.random() < 0.35 + 0.3 * feel.energy
+    pattern = _fill(drums[0], placed) if fill else drums[0]
 
     events: list[Event] = []
     for row, piece in enumerate(DRUM_PIECES):
@@ -711,7 +752,7 @@ def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats:
         events.append(Event(0, "drums", "crash", 1.0, 0.8))
     events += _line_events(bass[0], "bass")
     events += _line_events(comp[0], "harmony")
-    for step, length, degree in _vary_motif(phrase.motif, in_phrase, rng, sampling.temperature, steps):
+    for step, length, degree in _vary_motif(phrase.motif, in_phrase, placed, sampling.temperature, steps):
         events.append(Event(step, "lead", degree, length, 0.85 if step % 4 == 0 else 0.72))
     events += _texture_events(feel, steps, phrase.chords[in_phrase])
     events = [e for e in events if e.step >= from_step]

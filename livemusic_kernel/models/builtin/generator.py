@@ -40,7 +40,8 @@ from scipy.signal import lfilter
 from ...tempo import Segment, TempoMap
 from ..base import BlockRequest
 from . import _dsp
-from .composer import PAD_FAMILIES, STEPS_PER_BEAT, BarPlan, Context, Event, Memory, Sampling, choose_key, compose_bar
+from .composer import MOVED, PAD_FAMILIES, STEPS_PER_BEAT, BarPlan, Event, Memory, Sampling, choose_key, compose_bar
+from .context import Context, Listener, ListenerState
 from .feel import Feel, feel_of
 from .instruments import Kit, Tone, render_drum, render_note
 from .space import STEMS
@@ -52,7 +53,6 @@ RATE = _dsp.RATE
 LAYERS = STEMS
 _RAMP = int(0.02 * RATE)      # control changes glide over 20 ms
 _CUT = int(0.03 * RATE)       # notes of a replaced instrument fade out over 30 ms
-_REPLAN_DISTANCE = 0.12       # how far the feel must move (RMS over descriptors) to re-plan mid-bar
 
 #: Where each drum piece sits in the stereo field (-1 left .. 1 right) and how much it feeds the room.
 _DRUM_PAN = {"kick": 0.0, "snare": 0.0, "clap": 0.05, "hat": 0.25, "open_hat": 0.3, "ride": -0.3,
@@ -142,6 +142,8 @@ class StreamState:
     voicing: tuple[int, ...]    # the harmony's last voicing, for voice leading
     pad_voicing: tuple[int, ...]
     mix: MixState
+    listener: ListenerState
+    #: What the model heard of its context when the current bar was planned.
     context: Context = Context()
     #: The feel of the last block (feels are cached, so an unchanged style is the same object).
     feel: Feel | None = None
@@ -171,7 +173,9 @@ class Generator:
     def __init__(self) -> None:
         self._reverb = _dsp.Reverb()
         self._leveler = _dsp.Leveler()
-        self._limiter = _dsp.Limiter()
+        # -2 dBFS on samples keeps the true peak (between samples) under -1 dBTP.
+        self._limiter = _dsp.Limiter(ceiling_db=-2.0)
+        self._listener = Listener()
 
     # -- state ------------------------------------------------------------------------------
     def initial_state(self) -> StreamState:
@@ -181,7 +185,7 @@ class Generator:
                        low=Ramp(0.0, 0.0), high=Ramp(0.0, 0.0), lofi=Ramp(0.0, 0.0),
                        filters=np.zeros((sum(_FILTER_ORDERS), 2)), reverb=self._reverb.initial(),
                        leveler=self._leveler.initial(-15.0), limiter=self._limiter.initial())
-        return StreamState(Memory(), None, -1, Fraction(0), 0, (), (), (), (), mix)
+        return StreamState(Memory(), None, -1, Fraction(0), 0, (), (), (), (), mix, self._listener.initial())
 
     # -- one block --------------------------------------------------------------------------
     def step(self, state: StreamState, request: BlockRequest,
@@ -220,7 +224,13 @@ class Generator:
         buses = self._mix_voices(voices, start, frames)
         audio, mix = self._master(buses, state.mix, feel, start, frames)
         voices = [v for v in voices if v.end > end]
-        return audio, replace(state, voices=tuple(voices), mix=mix)
+        listener = self._listener.hear(state.listener, audio, start)
+        return audio, replace(state, voices=tuple(voices), mix=mix, listener=listener)
+
+    def hear(self, state: StreamState, audio: np.ndarray, start: int) -> StreamState:
+        """Mix other audio (injected input) into what the model hears of its context, from
+        absolute sample ``start``: the composer follows its key from the next bar."""
+        return replace(state, listener=self._listener.hear(state.listener, audio, start, outside=True))
 
     # -- planning ---------------------------------------------------------------------------
     def _next_bar(self, state: StreamState, feel: Feel, sampling: Sampling, beat: Fraction,
@@ -236,8 +246,10 @@ class Generator:
         else:
             bar, bar_start, first = state.bar + 1, state.bar_start + Fraction(state.plan.steps, STEPS_PER_BEAT), 0
         bpm = float(tempo.bpm_at(tempo.sample_of(bar_start + Fraction(first, STEPS_PER_BEAT))))
-        plan, memory = compose_bar(state.memory, bar, feel, sampling, beats, state.context, bpm=bpm, from_step=first)
-        return replace(state, memory=memory, plan=plan, bar=bar, bar_start=bar_start, next_step=first)
+        context = self._listener.measure(state.listener)
+        plan, memory = compose_bar(state.memory, bar, feel, sampling, beats, context, bpm=bpm, from_step=first)
+        return replace(state, memory=memory, plan=plan, bar=bar, bar_start=bar_start, next_step=first,
+                       context=context)
 
     def _follow_style(self, state: StreamState, feel: Feel, sampling: Sampling, start: int,
                       bpm: float) -> StreamState:
@@ -260,7 +272,7 @@ class Generator:
         planned = state.memory.planned_for
         if state.plan is None or planned is None or state.next_step == 0 or state.next_step >= state.plan.steps:
             return state
-        if float(np.sqrt(np.mean((feel.vector() - planned) ** 2))) < _REPLAN_DISTANCE:
+        if float(np.sqrt(np.mean((feel.vector() - planned) ** 2))) < MOVED:
             return state
         plan, memory = compose_bar(state.memory, state.bar, feel, sampling, state.plan.steps // STEPS_PER_BEAT,
                                    state.context, bpm=bpm, from_step=state.next_step)
@@ -442,9 +454,9 @@ class Generator:
             grain = (hiss + crackle * np.sign(_dsp.noise(frames, start + 999))).astype(np.float32)
             x = x + grain[:, None] * wear
 
-        target = -17.0 + 4.0 * feel.energy
-        x, leveler = self._leveler(x.astype(np.float32), mix.leveler, target)
-        x = _dsp.soft_clip(x, 0.55, 0.95)
+        target = -18.0 + 3.5 * feel.energy
+        x, leveler = self._leveler(x.astype(np.float32), mix.leveler, target, start)
+        x = _dsp.soft_clip(x, 0.5, 0.8)
         x, limiter = self._limiter(x, mix.limiter)
         filters = np.concatenate([s0, s1, s2, s3])
         return x.astype(np.float32), MixState(gains, sends, low, high, lofi, filters, reverb, leveler, limiter)

@@ -1,0 +1,97 @@
+"""What the builtin model hears of its context: the listener and the audio-injection hook."""
+
+import numpy as np
+
+from livemusic_kernel.models.base import BlockRequest, Controls
+from livemusic_kernel.models.builtin.analysis import KEY_PROFILES
+from livemusic_kernel.models.builtin.backend import BuiltinBackend
+from livemusic_kernel.models.builtin.context import Context, Listener
+from livemusic_kernel.tempo import TempoMap
+
+RATE = 48000
+
+
+def chords(tonics_and_thirds, seconds_each=1.0) -> np.ndarray:
+    """Sine triads (root, third, fifth in octave 4, bass an octave down), one after another."""
+    out = []
+    t = np.arange(int(seconds_each * RATE)) / RATE
+    for root, third in tonics_and_thirds:
+        hz = [440.0 * 2 ** ((root + 60 + k - 69) / 12) for k in (0, third, 7, -12)]
+        out.append(sum(np.sin(2 * np.pi * f * t) for f in hz) * 0.1)
+    mono = np.concatenate(out).astype(np.float32)
+    return np.stack([mono, mono], axis=1)
+
+
+def best_key(chroma) -> tuple[int, str]:
+    scores = {(t, m): np.corrcoef(chroma, np.roll(p, t))[0, 1] for m, p in KEY_PROFILES.items() for t in range(12)}
+    return max(scores, key=scores.get)
+
+
+def test_the_listener_hears_the_pitch_classes_and_the_key_of_its_context():
+    listener = Listener()
+    audio = chords([(0, 4), (5, 4), (7, 4), (0, 4)])  # I IV V I in C major
+    context = listener.measure(listener.hear(listener.initial(), audio, 0))
+    assert context.key_strength > 0.6
+    top = set(np.argsort(context.chroma)[-3:])
+    assert top <= {0, 2, 4, 5, 7, 9, 11} and 0 in top
+    assert best_key(context.chroma) == (0, "major")
+
+
+def test_silence_tells_nothing():
+    listener = Listener()
+    assert listener.measure(listener.initial()) == Context()
+
+
+def test_what_is_heard_does_not_depend_on_how_the_audio_is_cut():
+    listener = Listener()
+    audio = chords([(2, 3), (7, 3), (9, 4)], 0.7)
+    whole = listener.hear(listener.initial(), audio, 1000)
+    state = listener.initial()
+    for begin, end in ((0, 7), (7, 1930), (1930, 50001), (50001, len(audio))):
+        state = listener.hear(state, audio[begin:end], 1000 + begin)
+    assert np.array_equal(whole.own.audio, state.own.audio) and whole.own.end == state.own.end
+
+
+def test_input_from_outside_is_heard_with_the_output_and_its_share_measured():
+    listener = Listener()
+    own, played = chords([(0, 4)] * 4), chords([(4, 3)] * 4) * 3.0
+    state = listener.hear(listener.initial(), own, 0)
+    alone = listener.measure(state)
+    assert alone.outside == 0.0
+    mixed = listener.measure(listener.hear(state, played, 0, outside=True))
+    assert 0.5 < mixed.outside < 1.0 and mixed.chroma != alone.chroma
+    # Input that stopped a while ago has left the context: its place is silence.
+    later = listener.hear(listener.hear(state, played[:48000], 0, outside=True), own, len(own))
+    assert listener.measure(later).outside < mixed.outside
+
+
+def _play(backend, state, style, start, seconds, *, guidance=4.0, inject=None):
+    tempo, block = TempoMap(120, RATE), 1920
+    controls = Controls(style=style, guidance=guidance)
+    for at in range(start, start + int(seconds * RATE), block):
+        request = BlockRequest(at, block, tempo.beat_at(at), controls, tempo)
+        _, state = backend.step(state, request)
+        if inject is not None:
+            state = backend.hear(state, inject[at % len(inject):][:block], at)
+    return state
+
+
+def test_the_model_hears_its_own_key():
+    backend = BuiltinBackend()
+    state = _play(backend, backend.initial_state(), backend.embed_text("house in D minor"), 0, 8.0)
+    assert state.context.key_strength > 0.5 and state.context.outside == 0.0
+    d_harmonic_minor = {2, 4, 5, 7, 9, 10, 0, 1}
+    assert set(np.argsort(state.context.chroma)[-5:]) <= d_harmonic_minor
+    assert (state.memory.key.tonic, state.memory.key.minor) == (2, True)  # its own key estimate never moved it
+
+
+def test_injected_audio_steers_the_key_of_a_prompt_that_names_none():
+    """A performer plays E minor into a prompt without a key: with low guidance the next bars are
+    in E minor (or its relative), whatever key the seed would have chosen."""
+    backend = BuiltinBackend()
+    e_minor = chords([(4, 3), (9, 3), (11, 4), (4, 3)] * 3)
+    style = backend.embed_text("house")
+    state = _play(backend, backend.initial_state(), style, 0, 10.0, guidance=0.5, inject=e_minor * 4)
+    assert (state.memory.key.tonic, state.memory.key.minor) in {(4, True), (7, False)}
+    alone = _play(backend, backend.initial_state(), style, 0, 10.0, guidance=0.5)
+    assert (alone.memory.key.tonic, alone.memory.key.minor) not in {(4, True), (7, False)}
