@@ -12,7 +12,7 @@ The public API, in one place::
 from ._version import __version__
 from .audio import AudioClip, load_audio
 from .clock import Clock, LiveClock, OfflineClock
-from .engine import LATENCY_PRESETS, Engine, EventHandle
+from .engine import LATENCY_PRESETS, Engine, EventHandle, ListenerHandle
 from .errors import (
                      BackendError,
                      EngineError,
@@ -44,7 +44,7 @@ from .tempo import TempoMap
 __all__ = [
     "__version__",
     # engine
-    "Engine", "EventHandle", "LATENCY_PRESETS", "Figures", "Summary",
+    "Engine", "EventHandle", "ListenerHandle", "LATENCY_PRESETS", "Figures", "Summary",
     # styles
     "Prompt", "Style", "StyleSpace", "Slot", "Slots", "blend", "lerp", "slerp",
     # backends

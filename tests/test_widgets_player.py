@@ -118,6 +118,23 @@ def test_a_browser_that_reports_it_fell_far_behind_gets_no_more_until_it_catches
     player.close()
 
 
+def test_without_a_report_for_max_silence_the_kernel_stops_sending_until_the_next_one(frontend, engine):
+    """A closed tab reports nothing: after max_silence the kernel stops queueing audio for it."""
+    player = Player(engine, max_silence=1)
+    ok(frontend.send(player, {"type": "start"}))
+    engine.render(0.5)
+    wait_until(lambda: player.frames_sent == RATE // 2)
+    silent_since = time.monotonic()
+    wait_until(lambda: time.monotonic() - silent_since > 1.1, what="a silence longer than max_silence")
+    engine.render(0.5)
+    wait_until(lambda: player.frames_skipped == RATE // 2)
+    ok(frontend.send(player, {"type": "report", "received": RATE // 2, "played": RATE // 2, "underruns": 0,
+                              "dropped": 0, "fill_ms": 0}))
+    engine.render(0.5)
+    wait_until(lambda: player.frames_sent == RATE)
+    player.close()
+
+
 def test_a_live_engine_streams_in_real_time_to_a_started_player(frontend):
     """Live, the stream follows the engine's own pace (the null sink here), whatever the browser does."""
     engine = Engine("click", sink="null", prompts={"main": "C4"}, quiet=True)
@@ -141,3 +158,5 @@ def test_bad_options_are_refused(engine):
         Player(engine, lead_ms=1)
     with pytest.raises(ValueError, match="max_behind is in seconds, from 1 to 600"):
         Player(engine, max_behind=0)
+    with pytest.raises(ValueError, match="max_silence is in seconds, from 1 to 86400"):
+        Player(engine, max_silence=0)

@@ -2,9 +2,10 @@
 //
 // The kernel pushes audio at its own real-time pace; this ring absorbs the network's jitter. Playback
 // starts (and restarts after an underrun) only once `lead` frames are buffered. The browser's audio
-// clock and the kernel's never run at exactly the same rate, so the ring steers its fill towards the
-// lead by reading a touch faster or slower (at most 0.2%, a few cents: inaudible), with 4-point
-// Hermite interpolation. Too much audio (a stalled tab) drops the oldest, counted.
+// clock and the kernel's never run at exactly the same rate, so when the fill strays more than a
+// quarter of the lead from it, the ring steers back by reading a touch faster or slower (at most 0.2%,
+// a few cents: inaudible), with 4-point Hermite interpolation; near the lead again it plays the exact
+// samples once more. Too much audio (a stalled tab) drops the oldest, counted.
 //
 // The same file runs as an AudioWorklet module, and on the page itself in the fallback for pages that
 // are not a secure context (plain http to a remote server), where AudioWorklet does not exist.
@@ -20,6 +21,7 @@ export class StreamRing {
     this.position = 0;       // read position, in frames (fractional while steering)
     this.playing = false;
     this.ratio = 1;
+    this.steering = false;
     this.smoothedFill = 0;
     this.received = 0;       // frames received from the kernel
     this.played = 0;         // frames played (output frames that held audio)
@@ -34,6 +36,14 @@ export class StreamRing {
   }
 
   get fill() { return this.written - this.position; }
+
+  /** Forget what is buffered (listening again after a stop); the counts go on. */
+  reset() {
+    this.position = this.written;
+    this.playing = false;
+    this.steering = false;
+    this.dry = false;
+  }
 
   /** Append interleaved float32 frames. */
   push(interleaved, frames) {
@@ -66,10 +76,13 @@ export class StreamRing {
     }
     this.smoothedFill += (this.fill - this.smoothedFill) * 0.01;
     const error = this.smoothedFill - this.lead;
-    this.ratio = 1 + Math.max(-0.002, Math.min(0.002, error * this.gain));
+    if (Math.abs(error) > this.lead / 4) this.steering = true;
+    else if (Math.abs(error) < this.lead / 16) this.steering = false;
+    this.ratio = this.steering ? 1 + Math.max(-0.002, Math.min(0.002, error * this.gain)) : 1;
     const data = this.data;
     const mask = this.mask;
-    let position = this.position;
+    // Back near the lead: onto a whole frame (a sub-sample step), so the samples play exactly again.
+    let position = this.steering ? this.position : Math.round(this.position);
     let i = 0;
     for (; i < frames; i++) {
       const base = Math.floor(position);
@@ -115,6 +128,7 @@ if (typeof AudioWorkletProcessor !== "undefined") {
       this.port.onmessage = ({ data }) => {
         if (data.type === "audio") this.ring.push(data.samples, data.frames);
         else if (data.type === "lead") this.ring.setLead(data.frames);
+        else if (data.type === "reset") this.ring.reset();
         else if (data.type === "report") this.port.postMessage(this.ring.stats());
       };
     }

@@ -47,8 +47,9 @@ class BrowserAudio {
     }
     const resumed = this.ctx.resume();  // inside the gesture, before anything is awaited
     this.setState("starting");
-    this.ready = this.ready || this.build();
+    this.ready = this.ready || this.build().catch((error) => { this.ready = null; throw error; });
     return Promise.all([resumed, this.ready])
+      .then(() => this.post({ type: "reset" }))  // no stale audio from before a stop
       .then(() => this.channel.request("start"))
       .then(() => this.setState("playing"))
       .catch((error) => { this.setState("error", error.message); throw error; });
@@ -84,7 +85,11 @@ class BrowserAudio {
         for (let c = 0; c < event.outputBuffer.numberOfChannels; c++) outs.push(event.outputBuffer.getChannelData(c));
         ring.render(outs);
       };
-      this.post = (msg) => { if (msg.type === "audio") ring.push(msg.samples, msg.frames); else if (msg.type === "lead") ring.setLead(msg.frames); };
+      this.post = (msg) => {
+        if (msg.type === "audio") ring.push(msg.samples, msg.frames);
+        else if (msg.type === "lead") ring.setLead(msg.frames);
+        else if (msg.type === "reset") ring.reset();
+      };
       this.timers.push(setInterval(() => this.report(ring.stats()), 100));
       this.kind = "ScriptProcessor (not a secure context)";
     }

@@ -13,7 +13,10 @@ speaker), and the browser keeps ``lead_ms`` of audio buffered against the
 network's jitter. The browser reports its buffer fill and underruns when the
 kernel can listen (:attr:`Player.browser`); if it reports that it has fallen
 more than ``max_behind`` seconds behind, the kernel stops sending until it
-catches up rather than queueing audio without end.
+catches up rather than queueing audio without end. If no browser has reported
+for ``max_silence`` seconds (the tab was closed; a cell that long would also
+do it), the kernel stops sending too, so a server never buffers audio for a
+page that is gone; the next report starts the stream again.
 
 Browsers start audio only from a user gesture, so the view's Listen button
 starts it (:meth:`start` from code only opens the stream).
@@ -21,7 +24,6 @@ starts it (:meth:`start` from code only opens the stream).
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from typing import Any
@@ -67,20 +69,23 @@ class Player(InstrumentWidget):
     browser = traitlets.Dict().tag(sync=True)
 
     def __init__(self, engine: Engine, *, encoding: str = "int16", lead_ms: float = 250.0,
-                 max_behind: float = 10.0, **kwargs: Any):
+                 max_behind: float = 10.0, max_silence: float = 300.0, **kwargs: Any):
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; choose one of: {', '.join(ENCODINGS)}")
         lead_ms = _check_lead(lead_ms)
         if not 1 <= max_behind <= 600:
             raise ValueError(f"max_behind is in seconds, from 1 to 600; got {max_behind}")
+        if not 1 <= max_silence <= 86400:
+            raise ValueError(f"max_silence is in seconds, from 1 to 86400; got {max_silence}")
         super().__init__(engine, sample_rate=engine.sample_rate, channels=engine.channels,
                          encoding=encoding, lead_ms=lead_ms, **kwargs)
         self.max_behind = float(max_behind)
+        self.max_silence = float(max_silence)
         self._tap: AudioTap | None = None
         self._tap_lock = threading.Lock()
         self._sent = 0
         self._skipped = 0
-        self._reported_at = -math.inf
+        self._reported_at = 0.0
         self._closers.append(self.stop)
 
     # -- the stream ----------------------------------------------------------------------------------
@@ -98,6 +103,7 @@ class Player(InstrumentWidget):
         """Send the engine's audio to the browser (the view's Listen button does this)."""
         with self._tap_lock:
             if self._tap is None:
+                self._reported_at = time.monotonic()  # the browser has max_silence to say it is there
                 self._tap = AudioTap(self.engine, self._send_audio, period=0.04, name="lmk-player")
         self.streaming = True
 
@@ -120,8 +126,12 @@ class Player(InstrumentWidget):
                    "encoding": self.encoding, "sent": self._sent}, buffers=[encode(audio, self.encoding)])
 
     def _behind(self) -> bool:
-        """True when a recent report says the browser holds more than ``max_behind`` seconds unplayed."""
-        if time.monotonic() - self._reported_at > 3.0:
+        """True when a recent report says the browser holds more than ``max_behind`` seconds unplayed,
+        or when no browser has reported for ``max_silence`` seconds."""
+        silence = time.monotonic() - self._reported_at
+        if silence > self.max_silence:
+            return True
+        if silence > 3.0:
             return False  # no news (a cell is running): keep sending, the browser's ring bounds its latency
         backlog = self._sent - int(self.browser.get("received", 0))
         return backlog > self.max_behind * self.sample_rate

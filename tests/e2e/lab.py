@@ -47,13 +47,15 @@ class Lab:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def notebook_url(self, name: str, host: str = "127.0.0.1") -> str:
+        """The notebook's address; another ``host`` (mapped to 127.0.0.1 in Chromium) makes the page an
+        insecure context, as plain http to a remote server is."""
+        return f"http://{host}:{self.port}/lab/tree/{name}?token={self.token}&reset"
+
     def api(self, path: str) -> object:
         request = urllib.request.Request(f"{self.url}/api/{path}", headers={"Authorization": f"token {self.token}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
-
-    def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
 
     def kernel_client(self, notebook: str):
         """A client of the kernel that runs ``notebook`` (started by the browser), ready to execute code."""
@@ -109,7 +111,7 @@ def jupyterlab(root: Path, timeout: float = 90):
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
              "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--ServerApp.allow_root=True"],
+             "--ServerApp.allow_root=True", "--ServerApp.allow_remote_access=True"],  # for REMOTE_HOST pages
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     lab = Lab(root, port, token, runtime, process, log)
     try:
@@ -162,14 +164,19 @@ def evaluate(client, expression: str, timeout: float = 60):
     return json.loads(execute(client, f"import json as _json; print(_json.dumps({expression}))", timeout))
 
 
+#: A name Chromium resolves to 127.0.0.1 that is not "localhost": pages from it are not a secure context.
+REMOTE_HOST = "lmk-classroom.test"
+
+
 def launch_chromium(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        *CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {REMOTE_HOST} 127.0.0.1"])
 
 
-def run_all_cells(page, lab: Lab, notebook: str, timeout: float = 120) -> None:
+def run_all_cells(page, lab: Lab, notebook: str, timeout: float = 120, host: str = "127.0.0.1") -> None:
     """Open ``notebook`` in the page, run all its cells from the Run menu, and wait until every code
     cell has run."""
-    page.goto(lab.notebook_url(notebook))
+    page.goto(lab.notebook_url(notebook, host))
     page.wait_for_selector(".jp-Notebook", timeout=timeout * 1000)
     # The toolbar says "idle" before the notebook has a session: wait for the server's word first.
     lab.wait_for_kernel(notebook, timeout)
