@@ -292,9 +292,10 @@ def soft_clip(signal: np.ndarray, threshold: float = 0.6, ceiling: float = 1.0) 
 _FDN_DELAYS = np.array([2053, 2297, 2539, 2801, 3079, 3361, 3659, 3967])
 _FDN_CHUNK = int(_FDN_DELAYS.min())
 _FDN_SIZE = 1 << int(math.ceil(math.log2(_FDN_DELAYS.max() + _FDN_CHUNK + 1)))
-#: Early reflections: (delay ms, left gain, right gain), a small room's first echoes.
-_EARLY = ((7.1, 0.50, 0.20), (11.3, 0.22, 0.46), (17.9, 0.36, 0.14), (23.7, 0.14, 0.33),
-          (31.1, 0.26, 0.12), (37.9, 0.10, 0.24), (43.3, 0.17, 0.09))
+#: Early reflections: (delay ms, gain) for each ear, at different times on the two sides (walls at
+#: different distances), so the first echoes already widen the sound.
+_EARLY = (((7.1, 0.25), (17.9, 0.18), (31.1, 0.13), (43.3, 0.09)),
+          ((11.3, 0.23), (23.7, 0.16), (37.9, 0.12), (47.3, 0.08)))
 _EARLY_SIZE = 4096  # samples of send history the early reflections read
 _LEFT = np.array([1, -1, 1, -1, 1, -1, 1, -1], dtype=np.float32)
 _RIGHT = np.array([1, 1, -1, -1, 1, 1, -1, -1], dtype=np.float32)
@@ -323,11 +324,10 @@ class Reverb:
         frames = len(send)
         history = np.concatenate([state.history, send])
         early = np.zeros((frames, 2), dtype=np.float32)
-        for ms, left, right in _EARLY:
-            d = int(ms * RATE / 1000)
-            tap = history[_EARLY_SIZE - d:_EARLY_SIZE - d + frames]
-            early[:, 0] += np.float32(left) * tap
-            early[:, 1] += np.float32(right) * tap
+        for channel, taps in enumerate(_EARLY):
+            for ms, gain in taps:
+                d = int(ms * RATE / 1000)
+                early[:, channel] += np.float32(gain) * history[_EARLY_SIZE - d:_EARLY_SIZE - d + frames]
         # The network is fed the direct send and the early reflections, for density.
         feed = (send + np.float32(0.5) * (early[:, 0] + early[:, 1])).astype(np.float32)
         gains = (10.0 ** (-3.0 * _FDN_DELAYS / (max(seconds, 0.05) * RATE))).astype(np.float32)[:, None]
@@ -350,8 +350,7 @@ class Reverb:
             out[done:done + n, 1] = _RIGHT @ taps
             written += n
             done += n
-        out *= np.float32(0.25)
-        out += early
+        out += early * np.float32(0.25)  # the late field (unscaled) is the room's body; early echoes a hint
         return out, ReverbState(lines, written & (_FDN_SIZE - 1), damping, history[-_EARLY_SIZE:].copy())
 
 

@@ -83,11 +83,14 @@ class Voice:
     cut: int | None = None  # the sample where it starts fading out early, if it was replaced
     pitch: int | None = None  # the MIDI note (None for drums)
     piece: str | None = None  # the drum piece (None for notes)
+    #: Frames the right channel lags the left: a few milliseconds give a note width (the Haas
+    #: effect, as double-tracked guitars and stereo-miked pianos have) without moving it.
+    width: int = 0
 
     @property
     def end(self) -> int:
-        return self.onset + len(self.audio) if self.cut is None else min(self.onset + len(self.audio),
-                                                                          self.cut + _CUT)
+        full = self.onset + len(self.audio) + self.width
+        return full if self.cut is None else min(full, self.cut + _CUT)
 
 
 @dataclass(frozen=True)
@@ -339,7 +342,8 @@ class Generator:
                 for i, pitch in enumerate(pitches):
                     audio = render_note(tone, pitch, held, velocity > 0.8)
                     pan = _pan(event.layer, i, len(pitches))
-                    voices.append(Voice(audio, onset, layer, *_pan_gains(pan, gain), pitch=pitch))
+                    voices.append(Voice(audio, onset, layer, *_pan_gains(pan, gain), pitch=pitch,
+                                        width=_width(event.layer, pitch + 7 * i, feel.space)))
         return voices, voicing, pad_voicing
 
     def _drum(self, event: Event, feel: Feel, onset: int, velocity: float, tonic: int, bpm: float) -> Voice:
@@ -349,7 +353,8 @@ class Generator:
         gain = velocity ** 2.0 * _DRUM_LEVEL.get(piece, 1.0)  # ghost notes (0.3) sit 21 dB under accents
         if piece in _TIME_KEEPING:
             gain *= 1.0 + 1.5 * float(np.clip((bpm - 110.0) / 60.0, 0.0, 1.0))
-        return Voice(render_drum(piece, kit), onset, 0, *_pan_gains(_DRUM_PAN[piece], gain), piece=piece)
+        return Voice(render_drum(piece, kit), onset, 0, *_pan_gains(_DRUM_PAN[piece], gain), piece=piece,
+                     width=_width(piece, onset, feel.space))
 
     def _pitches(self, event: Event, voicing: tuple[int, ...], pad_voicing: tuple[int, ...], key: Key,
                  chord: Chord, feel: Feel, notes: frozenset[int]) -> tuple[int, ...]:
@@ -400,20 +405,25 @@ class Generator:
             a, b = max(v.onset, start), min(v.end, end)
             if a >= b:
                 continue
-            piece = v.audio[a - v.onset:b - v.onset]
+            fade = None
             if v.cut is not None and b > v.cut:
                 fade = np.clip(1.0 - (np.arange(a, b) - v.cut) / _CUT, 0.0, 1.0).astype(np.float32)
-                piece = piece * fade
             bus = buses[v.layer, a - start:b - start]
-            bus[:, 0] += piece * np.float32(v.left)
-            bus[:, 1] += piece * np.float32(v.right)
+            for channel, gain, lag in ((0, v.left, 0), (1, v.right, v.width)):
+                first, last = a - v.onset - lag, b - v.onset - lag
+                piece = v.audio[max(first, 0):max(min(last, len(v.audio)), 0)]
+                if not len(piece):
+                    continue
+                into = bus[max(0, -first):max(0, -first) + len(piece), channel]
+                into += piece * (np.float32(gain) if fade is None else
+                                 fade[max(0, -first):max(0, -first) + len(piece)] * np.float32(gain))
         return buses
 
     def _master(self, buses: np.ndarray, mix: MixState, feel: Feel, start: int,
                 frames: int) -> tuple[np.ndarray, MixState]:
         gains = tuple(r.to(_LAYER_GAIN[layer] * _stem_gain(feel.stems[i]), start)
                       for i, (r, layer) in enumerate(zip(mix.gains, LAYERS, strict=True)))
-        sends = tuple(r.to(_SENDS[layer] * 1.6 * feel.space ** 1.2, start)
+        sends = tuple(r.to(_SENDS[layer] * 1.6 * feel.space ** 0.8, start)
                       for r, layer in zip(mix.sends, LAYERS, strict=True))
         dry = np.zeros((frames, 2), dtype=np.float32)
         send = np.zeros(frames, dtype=np.float32)
@@ -425,9 +435,9 @@ class Generator:
             dry += layer
             s = sends[i].over(start, frames)
             send += (layer[:, 0] + layer[:, 1]) * (s if np.isscalar(s) else s[:, 0])
-        seconds = 0.4 + 4.5 * feel.space ** 1.5
+        seconds = 0.4 + 3.6 * feel.space ** 1.2
         wet, reverb = self._reverb(send, mix.reverb, seconds, 2500.0 + 7000.0 * feel.brightness)
-        x = dry + wet
+        x = dry + wet * np.float32(_wet_gain(feel.space))
 
         states = np.split(mix.filters, np.cumsum(_FILTER_ORDERS)[:-1])
         low_band, s0 = lfilter(*_TILT_LOW, x, axis=0, zi=states[0])
@@ -460,6 +470,12 @@ class Generator:
         x, limiter = self._limiter(x, mix.limiter)
         filters = np.concatenate([s0, s1, s2, s3])
         return x.astype(np.float32), MixState(gains, sends, low, high, lofi, filters, reverb, leveler, limiter)
+
+
+def _wet_gain(space: float) -> float:
+    """How loud the room returns, by ``space``: barely there when dry, louder than the
+    instruments themselves in a cathedral (where a listener hears mostly the room)."""
+    return 0.3 + 1.3 * space
 
 
 def _stem_gain(level: float) -> float:
@@ -496,6 +512,23 @@ def _tone(family: str, layer: str, feel: Feel) -> Tone:
     brightness = feel.brightness * {"bass": 0.7, "harmony": 0.85, "lead": 1.0, "texture": 0.45}[layer]
     players = 3 if layer in ("harmony", "texture") else 1
     return Tone.of(family, brightness, feel.grit, players)
+
+
+#: What gets a stereo width (frames of right-channel lag, at most), at no space and at full space:
+#: chords, pads and the lead are spread; cymbals ring in the room; kick, snare and bass stay centred.
+_WIDTH = {"harmony": (0.004, 0.014), "texture": (0.006, 0.018), "lead": (0.002, 0.008),
+          "hat": (0.002, 0.006), "open_hat": (0.002, 0.008), "ride": (0.003, 0.01), "crash": (0.004, 0.012),
+          "shaker": (0.002, 0.006), "perc_low": (0.001, 0.004), "perc_high": (0.001, 0.004)}
+
+
+def _width(what: str, salt: int, space: float) -> int:
+    """A note's right-channel lag: between half and all of its kind's width at this space, varied
+    from note to note by ``salt`` so that a chord's notes spread apart (deterministic)."""
+    if what not in _WIDTH:
+        return 0
+    low, high = _WIDTH[what]
+    most = (low + (high - low) * space) * RATE
+    return int(most * (0.5 + 0.5 * ((salt * 2654435761) % 997) / 996))
 
 
 def _pan(layer: str, index: int, count: int) -> float:
