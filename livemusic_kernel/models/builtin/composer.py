@@ -249,6 +249,18 @@ def _shape_drums(base: np.ndarray, feel: Feel, rng: np.random.Generator, bpm: fl
         if not sixteenths_playable:
             p[row, sixteenth] = 0.0
     p = _even_out(p, bpm, feel.preferred_bpm)
+    if feel.syncopation > 0.5:
+        # Syncopated feels move the weight off the beat: the beats after the downbeat play
+        # softer and the off-beats stronger, so the accents fall between the beats.
+        shift = min(1.0, (feel.syncopation - 0.5) / 0.4)
+        beats = np.arange(steps) % 4 == 0
+        beats[0] = False
+        p[:, beats] *= 1.0 - 0.5 * shift
+        off = ~(np.arange(steps) % 4 == 0)
+        p[:, off] = np.minimum(p[:, off] * (1.0 + 0.6 * shift), 1.0)
+    if feel.density < 0.25:  # sparse: the drums mark the downbeats and little else
+        strong = np.arange(steps) % (8 if feel.density < 0.12 else 4) == 0
+        p[:, ~strong] = 0.0
     if feel.density > 0.55 and feel.syncopation > 0.5 and sixteenths_playable:
         ghosts = sixteenth & (rng.random(steps) < 0.25 * feel.syncopation) & (p[_PIECE["snare"]] == 0)
         if p[_PIECE["snare"]].any():
@@ -331,7 +343,7 @@ def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, bpm:
         style = _fit(_ARCHETYPES[name].signature, feel, bpm)
         # A style's syncopation lives mostly in its bass and chords (house drums sit on the
         # beat under a syncopated bass), so the drums' own syncopation counts for little.
-        style -= 0.5 * ((density - feel.density) / 0.2) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.7) ** 2
+        style -= 0.5 * ((density - feel.density) / 0.15) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.7) ** 2
         logits[i] = _context_score(pattern, previous[0] if previous is not None else None, kept, boundary) \
             + sampling.guidance * style / 2.0
     pattern, name, _ = candidates[choose(rng, logits, sampling)]
@@ -477,7 +489,7 @@ def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ..
     for i, (text, name, kept) in enumerate(candidates):
         density, syncopation = _text_features(text, beats)
         style = _fit(by_name[name].signature, feel, bpm)
-        style -= 0.5 * ((density - feel.density) / 0.25) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.35) ** 2
+        style -= 0.5 * ((density - feel.density) / 0.25) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.25) ** 2
         if family in _COMP_FAMILY.get(name, ()):
             style += 1.0
         context = 0.0
@@ -694,12 +706,16 @@ def _key_fits(chroma: np.ndarray, mode: str) -> np.ndarray:
 
 
 def _mode(feel: Feel, sampling: Sampling) -> str:
+    """Major and minor at the ends of the scale; in between (0.5 is "modal or undecided")
+    the modes between them, dorian on the minor side and mixolydian on the major side,
+    the seed choosing at the very middle."""
     if feel.mode >= 0.62:
         return "major"
     if feel.mode <= 0.38:
         return "minor"
-    if abs(feel.mode - 0.5) < 0.02:  # undecided: the seed decides
-        return "minor" if np.random.default_rng([sampling.seed & 0xFFFFFFFF, 0x6D6F6465]).random() < 0.55 else "major"
+    if abs(feel.mode - 0.5) < 0.02:
+        coin = np.random.default_rng([sampling.seed & 0xFFFFFFFF, 0x6D6F6465]).random()
+        return "dorian" if coin < 0.5 else "mixolydian"
     return "dorian" if feel.mode < 0.5 else "mixolydian"
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 from scipy.signal import lfilter
@@ -62,13 +63,13 @@ _DRUM_PAN = {"kick": 0.0, "snare": 0.0, "clap": 0.05, "hat": 0.25, "open_hat": 0
 _HARMONIC_LAYERS = (1, 2, 4)
 #: Drum pieces mixed below full level (relative to the kick and snare), as an engineer sets them:
 #: cymbals and shakers sit 10 to 14 dB under the backbeat.
-_DRUM_LEVEL = {"hat": 0.16, "open_hat": 0.2, "shaker": 0.2, "ride": 0.22, "crash": 0.4, "rim": 0.5,
+_DRUM_LEVEL = {"kick": 0.55, "hat": 0.16, "open_hat": 0.2, "shaker": 0.2, "ride": 0.22, "crash": 0.4, "rim": 0.5,
                "tom_low": 0.8, "tom_high": 0.8, "perc_low": 0.6, "perc_high": 0.55, "clap": 0.8}
 _TIME_KEEPING = ("hat", "open_hat", "shaker", "ride")
 #: Reverb send of each layer at full ``space``.
-_SENDS = {"drums": 0.35, "bass": 0.05, "harmony": 0.8, "lead": 0.7, "texture": 1.0}
+_SENDS = {"drums": 0.12, "bass": 0.05, "harmony": 0.8, "lead": 0.7, "texture": 1.0}
 #: Each layer's gain at full stem level (the balance of a finished mix).
-_LAYER_GAIN = {"drums": 0.8, "bass": 0.7, "harmony": 0.75, "lead": 0.75, "texture": 0.4}
+_LAYER_GAIN = {"drums": 0.8, "bass": 0.32, "harmony": 0.45, "lead": 0.55, "texture": 0.25}
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class MixState:
     high: Ramp
     lofi: Ramp
     filters: np.ndarray        # states of the fixed filters: tilt low, tilt high, lofi lowpass, lofi highpass
+    send_filter: np.ndarray    # state of the reverb send's highpass
     reverb: _dsp.ReverbState
     leveler: _dsp.LevelerState
     limiter: _dsp.LimiterState
@@ -156,8 +158,8 @@ class StreamState:
 
 #: Fixed filters of the master: (b, a) of the tilt's low and high bands, the lofi lowpass and highpass.
 _TILT_LOW = _dsp.one_pole(250.0)
-_LOFI_LOW = _dsp.biquad("lowpass", 3500.0, 0.8)
-_LOFI_HIGH = _dsp.biquad("highpass", 250.0, 0.7)
+
+_SEND_HIGHPASS = _dsp.biquad("highpass", 250.0, 0.7)
 
 
 def _first_order_highpass(frequency: float) -> tuple[tuple, tuple]:
@@ -166,7 +168,9 @@ def _first_order_highpass(frequency: float) -> tuple[tuple, tuple]:
 
 
 _TILT_HIGH = _first_order_highpass(3000.0)
-_FILTERS = (_TILT_LOW, _TILT_HIGH, _LOFI_LOW, _LOFI_HIGH)
+_FILTERS = (_TILT_LOW, _TILT_HIGH)
+#: Filter orders of the master's stateful filters: the tilt's two bands, and the wear's band (6th order).
+_BAND_ORDER = 6
 _FILTER_ORDERS = tuple(max(len(b), len(a)) - 1 for b, a in _FILTERS)
 
 
@@ -186,7 +190,8 @@ class Generator:
         mix = MixState(gains=tuple(Ramp(0.0, 0.0) for _ in range(layers)),
                        sends=tuple(Ramp(0.0, 0.0) for _ in range(layers)),
                        low=Ramp(0.0, 0.0), high=Ramp(0.0, 0.0), lofi=Ramp(0.0, 0.0),
-                       filters=np.zeros((sum(_FILTER_ORDERS), 2)), reverb=self._reverb.initial(),
+                       filters=np.zeros((sum(_FILTER_ORDERS) + _BAND_ORDER, 2)), send_filter=np.zeros(2),
+                       reverb=self._reverb.initial(),
                        leveler=self._leveler.initial(-15.0), limiter=self._limiter.initial())
         return StreamState(Memory(), None, -1, Fraction(0), 0, (), (), (), (), mix, self._listener.initial())
 
@@ -423,7 +428,7 @@ class Generator:
                 frames: int) -> tuple[np.ndarray, MixState]:
         gains = tuple(r.to(_LAYER_GAIN[layer] * _stem_gain(feel.stems[i]), start)
                       for i, (r, layer) in enumerate(zip(mix.gains, LAYERS, strict=True)))
-        sends = tuple(r.to(_SENDS[layer] * 1.6 * feel.space ** 0.8, start)
+        sends = tuple(r.to(_SENDS[layer] * 1.6 * feel.space ** 0.6, start)
                       for r, layer in zip(mix.sends, LAYERS, strict=True))
         dry = np.zeros((frames, 2), dtype=np.float32)
         send = np.zeros(frames, dtype=np.float32)
@@ -436,16 +441,18 @@ class Generator:
             s = sends[i].over(start, frames)
             send += (layer[:, 0] + layer[:, 1]) * (s if np.isscalar(s) else s[:, 0])
         seconds = 0.4 + 3.6 * feel.space ** 1.2
-        wet, reverb = self._reverb(send, mix.reverb, seconds, 2500.0 + 7000.0 * feel.brightness)
+        # The send is cut below 250 Hz, as engineers cut it: a room full of kick and bass is mud.
+        send, send_filter = lfilter(*_SEND_HIGHPASS, send, zi=mix.send_filter)
+        wet, reverb = self._reverb(send.astype(np.float32), mix.reverb, seconds, 2500.0 + 7000.0 * feel.brightness)
         x = dry + wet * np.float32(_wet_gain(feel.space))
 
-        states = np.split(mix.filters, np.cumsum(_FILTER_ORDERS)[:-1])
+        states = np.split(mix.filters, np.cumsum(_FILTER_ORDERS))
         low_band, s0 = lfilter(*_TILT_LOW, x, axis=0, zi=states[0])
         high_band, s1 = lfilter(*_TILT_HIGH, x, axis=0, zi=states[1])
         # The tilt centres darker than flat: brightness 0.5 shelves the top 5 dB down, the
         # balance of a warm master; 0 takes 14 dB off above 3 kHz and 1 adds 4 dB.
         low = mix.low.to(0.8 * (0.5 - feel.brightness), start)
-        high = mix.high.to(_dsp.undb(-14.0 + 18.0 * feel.brightness) - 1.0, start)
+        high = mix.high.to(_dsp.undb(-18.0 + 20.0 * feel.brightness) - 1.0, start)
         x = x + low_band.astype(np.float32) * low.over(start, frames) \
             + high_band.astype(np.float32) * high.over(start, frames)
 
@@ -453,34 +460,49 @@ class Generator:
             x = _dsp.saturate(x, 1.0 + 6.0 * (feel.grit - 0.6))
 
         lofi = mix.lofi.to(feel.lofi, start)
-        lowpassed, s2 = lfilter(*_LOFI_LOW, x, axis=0, zi=states[2])
-        highpassed, s3 = lfilter(*_LOFI_HIGH, lowpassed, axis=0, zi=states[3])
         amount = lofi.over(start, frames)
-        if not (np.isscalar(amount) and amount == 0.0):
-            wear = amount
-            x = x + (highpassed.astype(np.float32) - x) * wear * np.float32(0.9)
+        worn = not (np.isscalar(amount) and amount == 0.0)
+        if worn:
+            # Hiss and crackle go onto the record before its narrow band, as on a worn disc:
+            # lofi sounds dark, not hissy-bright.
             hiss = _dsp.noise(frames, start) * np.float32(0.004)
             crackle = np.where(np.abs(_dsp.noise(frames, start + 77777)) > 3.6, np.float32(0.08), np.float32(0.0))
             grain = (hiss + crackle * np.sign(_dsp.noise(frames, start + 999))).astype(np.float32)
-            x = x + grain[:, None] * wear
+            x = x + grain[:, None] * amount
+        banded, s2 = lfilter(*_lofi_band(lofi.end), x, axis=0, zi=states[2])
+        x = banded.astype(np.float32)
 
         target = -18.0 + 3.5 * feel.energy
         x, leveler = self._leveler(x.astype(np.float32), mix.leveler, target, start)
         x = _dsp.soft_clip(x, 0.5, 0.8)
         x, limiter = self._limiter(x, mix.limiter)
-        filters = np.concatenate([s0, s1, s2, s3])
-        return x.astype(np.float32), MixState(gains, sends, low, high, lofi, filters, reverb, leveler, limiter)
+        filters = np.concatenate([s0, s1, s2])
+        return x.astype(np.float32), MixState(gains, sends, low, high, lofi, filters, send_filter, reverb, leveler,
+                                              limiter)
 
 
 def _wet_gain(space: float) -> float:
     """How loud the room returns, by ``space``: barely there when dry, louder than the
     instruments themselves in a cathedral (where a listener hears mostly the room)."""
-    return 0.3 + 1.3 * space
+    return 0.35 + 1.4 * space
+
+
+@lru_cache(maxsize=32)
+def _lofi_band(lofi: float) -> tuple[tuple, tuple]:
+    """The band a medium passes: a steep (4th-order Butterworth) lowpass from 16 kHz when
+    pristine down to 3.5 kHz when worn out, and a highpass from 20 Hz up to 200 Hz. Chosen from
+    the control's value (so it changes only where a control changes, wherever the engine cuts
+    blocks)."""
+    wear = round(min(max(lofi, 0.0), 1.0), 2)
+    top = 16000.0 * (3500.0 / 16000.0) ** wear
+    bottom = 20.0 * (200.0 / 20.0) ** wear
+    return _dsp.cascade(_dsp.biquad("lowpass", top, 0.54), _dsp.biquad("lowpass", top, 1.31),
+                        _dsp.biquad("highpass", bottom, 0.7071))
 
 
 def _stem_gain(level: float) -> float:
     """A layer's gain from its stem level: silent below 0.12, then rising on a curve."""
-    return 0.0 if level < 0.12 else ((level - 0.12) / 0.88) ** 1.2
+    return 0.0 if level < 0.12 else ((level - 0.12) / 0.88) ** 1.6
 
 
 def _frames_per_step(tempo: TempoMap, sample: int) -> float:
@@ -502,9 +524,11 @@ def _chord(key: Key, degree: int, feel: Feel, notes: frozenset[int]) -> Chord:
     if notes:
         ordered = tuple(dict.fromkeys(n % 12 for n in sorted(notes)))
         return Chord(ordered[0], ordered)
-    size = 3 + (feel.complexity > 0.4) + (feel.complexity > 0.72)
-    return chord_on(key, degree, size, power=feel.complexity < 0.2 and feel.grit > 0.5,
-                    leading_tone=feel.complexity > 0.3)
+    # Harmony as rich as the style: fifths alone when it is plain (or distorted, as guitars
+    # play), triads, then sevenths and ninths; the raised leading tone only in richer minor harmony.
+    size = 3 + (feel.complexity > 0.45) + (feel.complexity > 0.75)
+    plain = feel.complexity < 0.25 or (feel.complexity < 0.35 and feel.grit > 0.5)
+    return chord_on(key, degree, size, power=plain, leading_tone=feel.complexity > 0.5)
 
 
 def _tone(family: str, layer: str, feel: Feel) -> Tone:

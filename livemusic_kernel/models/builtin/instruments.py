@@ -402,7 +402,7 @@ def _woodwind(f, held, b, tone):
     breath = filtered(noise(n, int(f * 13)), biquad("bandpass", min(2 * f, 6000), 2.0)) * np.float32(0.05)
     chiff = filtered(noise(min(n, 1200), int(f * 17)), biquad("highpass", 1500)) * decay(min(n, 1200), 0.008)
     x = x + breath
-    x[:len(chiff)] += np.float32(0.3) * chiff
+    x[:len(chiff)] += np.float32(0.12) * chiff
     return x * adsr(n, held, 0.05, 1.0, 0.9, 0.12)
 
 
@@ -483,7 +483,7 @@ def _synth_bass(f, held, b, tone):
     bright, body = _table("bass_bright", b, _pitch_key(f)), _table("bass_body", b, _pitch_key(f))
     xf = decay(n, 0.06 + 0.12 * b)
     x = xf * bright.read(p, f) + (1 - xf) * body.read(p, f)
-    x = x + np.float32(0.7) * sine(phase_steps(f / 2 if f > 80 else f, n))  # a sub an octave down
+    x = x + np.float32(0.4) * sine(phase_steps(f / 2 if f > 80 else f, n))  # a sub an octave down
     x = filtered(x, biquad("lowpass", 1200 + 3000 * b, 0.7))
     return x * adsr(n, held, 0.003, 0.4, 0.8, 0.05)
 
@@ -544,11 +544,11 @@ def _drum(piece: str, kit: Kit) -> np.ndarray:
         # around 200 Hz and a click of the beater (the "punch" engineers dial in).
         knock = _membrane(0.04, 260, 190, 0.01, 0.012)
         if kind == "electronic":  # long and boomy when dark (an 808), short and punchy when bright (a 909)
-            x = _membrane(0.9, 170 + 120 * b, kit.tuned(41.0), 0.028, 0.36 - 0.26 * b)
+            x = _membrane(0.9, 170 + 120 * b, kit.tuned(41.0), 0.028, 0.13 - 0.06 * b)
             x[:len(knock)] += knock * np.float32(0.25 + 0.25 * b)
             x[:480] += _noise_hit(0.01, 0.003, 11, biquad("bandpass", 3500, 0.6)) * np.float32(0.7 + 0.5 * b)
         elif kind == "acoustic":
-            x = _membrane(0.5, 125, kit.tuned(49.0), 0.02, 0.16)
+            x = _membrane(0.5, 125, kit.tuned(49.0), 0.02, 0.08)
             x[:len(knock)] += knock * np.float32(0.35)
             x[:1200] += _noise_hit(0.025, 0.004, 12, biquad("bandpass", 3000 + 1500 * b, 0.6)) * np.float32(1.3)
         else:  # a frame drum or djembe bass: a soft, low membrane
