@@ -10,7 +10,8 @@ autocorrelation peak (the follower's first stage alone).
 
 import argparse
 
-from livemusic_kernel import Engine, available_backends, get_backend
+from livemusic_kernel import Engine, available_backends
+from livemusic_kernel.models import backend_class
 from livemusic_kernel.bench import drum_loop, follow_estimate
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -19,7 +20,7 @@ args = parser.parse_args()
 
 sources = {"drum loop": lambda bpm: drum_loop(bpm, args.seconds)}
 for name in available_backends():
-    if get_backend(name).capabilities.tempo_lock:
+    if backend_class(name).capabilities.tempo_lock:
         sources[name] = lambda bpm, name=name: Engine(name, sink=None, quiet=True, bpm=bpm,
                                                       prompts={"p": "minimal techno"}).render(args.seconds)
 

@@ -42,3 +42,12 @@ def test_similarity_is_the_cosine_by_default_and_refuses_other_spaces():
     assert click.similarity(a, zero) == 0.0
     with pytest.raises(StyleSpaceError, match="cannot compare"):
         click.similarity(a, Style((1, 2), StyleSpace("other/1", 2)))
+
+
+def test_a_backend_class_is_found_without_making_one():
+    from livemusic_kernel.models import backend_class
+    from livemusic_kernel.models.builtin.backend import BuiltinBackend
+
+    assert backend_class("builtin") is BuiltinBackend and backend_class("click").capabilities.tempo_lock
+    with pytest.raises(ValueError, match="unknown backend 'nope'; choose one of: builtin, click"):
+        backend_class("nope")

@@ -13,7 +13,7 @@ from ..errors import BackendError
 from .base import SAMPLING_CONTROLS, Backend, BlockRequest, Capabilities, Controls
 
 __all__ = ["Backend", "BlockRequest", "Capabilities", "Controls", "SAMPLING_CONTROLS",
-           "BACKENDS", "DEFAULT_BACKEND", "get_backend", "available_backends"]
+           "BACKENDS", "DEFAULT_BACKEND", "get_backend", "backend_class", "available_backends"]
 
 #: Registry name -> "module:class", imported on first use.
 BACKENDS: dict[str, str] = {
@@ -30,6 +30,15 @@ def available_backends() -> list[str]:
     return sorted(BACKENDS)
 
 
+def backend_class(name: str) -> type[Backend]:
+    """A backend's class from its registry name, without making one (which may load a model):
+    for reading its ``capabilities`` or ``name``. A ValueError lists the valid names."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(available_backends())}")
+    module_name, class_name = BACKENDS[name].split(":")
+    return getattr(import_module(module_name), class_name)
+
+
 def get_backend(backend: str | Backend | None = None, **options) -> Backend:
     """A backend instance from its registry name (or the instance itself)."""
     if isinstance(backend, Backend):
@@ -37,10 +46,7 @@ def get_backend(backend: str | Backend | None = None, **options) -> Backend:
             raise BackendError(f"options {sorted(options)} apply to a backend name, not an instance")
         return backend
     name = DEFAULT_BACKEND if backend is None else str(backend)
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(available_backends())}")
-    module_name, class_name = BACKENDS[name].split(":")
-    cls = getattr(import_module(module_name), class_name)
+    cls = backend_class(name)
     try:
         return cls(**options)
     except TypeError as error:
