@@ -11,8 +11,8 @@ autocorrelation peak (the follower's first stage alone).
 import argparse
 
 from livemusic_kernel import Engine, available_backends
-from livemusic_kernel.models import backend_class
 from livemusic_kernel.bench import drum_loop, follow_estimate
+from livemusic_kernel.models import backend_class
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--seconds", type=float, default=8.0)
