@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .errors import LmkError, MissingExtraError, StyleError
-from .models import DEFAULT_BACKEND, available_backends
+from .models import DEFAULT_BACKEND, available_backends, get_backend
 
 __all__ = ["main", "build_parser", "parse_prompt"]
 
@@ -47,7 +47,9 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
                             "(slots are named p1, p2, ...)")
     group.add_argument("-b", "--backend", default=DEFAULT_BACKEND, choices=available_backends(),
                        help=f"the model (default: {DEFAULT_BACKEND})")
-    group.add_argument("--bpm", type=float, default=120.0, help="tempo in beats per minute (default: 120)")
+    group.add_argument("--bpm", type=float, default=None,
+                       help="tempo in beats per minute (default: the prompts' own tempo for models that know "
+                            "one, such as builtin's 'techno' at 130; else 120)")
     group.add_argument("--meter", type=int, default=4, metavar="BEATS", help="beats per bar (default: 4)")
     group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     group.add_argument("--temperature", type=float, default=1.1, help="sampling temperature (default: 1.1)")
@@ -154,10 +156,22 @@ def _make_engine(args, **options):
 
     prompts = {f"p{index}": Prompt.of(*parse_prompt(spec)) for index, spec in enumerate(args.prompt, 1)}
     if not prompts and not args.script:
-        prompts = {"p1": "minimal techno"}
-    return Engine(args.backend, bpm=args.bpm, beats_per_bar=args.meter, seed=args.seed,
+        prompts = {"p1": Prompt.of("minimal techno")}
+    backend = get_backend(args.backend)
+    bpm = args.bpm if args.bpm is not None else _preferred_bpm(backend, prompts)
+    return Engine(backend, bpm=bpm, beats_per_bar=args.meter, seed=args.seed,
                   temperature=args.temperature, top_k=args.top_k, guidance=args.guidance,
                   prompts=prompts, log=args.log, **options)
+
+
+def _preferred_bpm(backend, prompts: dict) -> float:
+    """The tempo the prompts' blend is usually played at, for backends that know one; else 120."""
+    from .style import blend
+
+    if sum(p.weight for p in prompts.values()) <= 0:
+        return 120.0
+    style = blend([backend.embed(p) for p in prompts.values()], [p.weight for p in prompts.values()])
+    return backend.preferred_bpm(style) or 120.0
 
 
 def _progress_printer(label: str, rate: int = 48000) -> Callable[[int, int], None]:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +150,19 @@ def test_bad_arguments_exit_2_with_one_error_line(tmp_path, short_log, case):
 
 
 # -- render -------------------------------------------------------------------------
+
+def test_without_bpm_the_prompts_set_the_tempo(tmp_path):
+    """`lmk render -p "drum and bass"` plays at drum and bass's tempo; --bpm overrides; weights blend it."""
+    def header_bpm(*options):
+        ok("render", *options, "--seconds", "1", "--log", "s.jsonl", "--out", "s.wav", cwd=tmp_path)
+        return float(Fraction(log_records(tmp_path / "s.jsonl")[0]["bpm"]))
+
+    assert header_bpm("-p", "drum and bass") == 174
+    assert header_bpm("-p", "drum and bass", "--bpm", "100") == 100
+    assert 80 < header_bpm("-p", "drum and bass:0.5", "-p", "ambient:0.5") < 140
+    assert header_bpm("-b", "click", "-p", "C4") == 120  # the click model knows no tempo
+    assert header_bpm("-p", "techno:0") == 120  # nothing weighs
+
 
 def test_render_30_seconds_of_minimal_techno(tmp_path):
     """Acceptance: `lmk render --prompt "minimal techno" --seconds 30` writes 30 s of 48 kHz stereo."""
