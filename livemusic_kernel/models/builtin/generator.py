@@ -69,7 +69,7 @@ _TIME_KEEPING = ("hat", "open_hat", "shaker", "ride")
 #: Reverb send of each layer at full ``space``.
 _SENDS = {"drums": 0.12, "bass": 0.05, "harmony": 0.8, "lead": 0.7, "texture": 1.0}
 #: Each layer's gain at full stem level (the balance of a finished mix).
-_LAYER_GAIN = {"drums": 0.8, "bass": 0.32, "harmony": 0.45, "lead": 0.55, "texture": 0.25}
+_LAYER_GAIN = {"drums": 1.1, "bass": 0.32, "harmony": 0.45, "lead": 0.55, "texture": 0.25}
 
 
 @dataclass(frozen=True)
@@ -378,7 +378,7 @@ class Generator:
                 held = tuple(sorted(notes))
                 voicing = tuple(p for p in held if 36 <= p <= 96) or held
             else:
-                voicing = voice_chord(chord.tones, voicing, 50, 74, count)
+                voicing = voice_chord(chord.tones, voicing, 55, 79, count)  # above the bass's range
             if event.what == "chord":
                 return voicing
             return (sorted(voicing)[int(event.what) % len(voicing)],)
@@ -426,7 +426,7 @@ class Generator:
 
     def _master(self, buses: np.ndarray, mix: MixState, feel: Feel, start: int,
                 frames: int) -> tuple[np.ndarray, MixState]:
-        gains = tuple(r.to(_LAYER_GAIN[layer] * _stem_gain(feel.stems[i]), start)
+        gains = tuple(r.to(_layer_gain(layer, feel) * _stem_gain(feel.stems[i]), start)
                       for i, (r, layer) in enumerate(zip(mix.gains, LAYERS, strict=True)))
         sends = tuple(r.to(_SENDS[layer] * 1.6 * feel.space ** 0.6, start)
                       for r, layer in zip(mix.sends, LAYERS, strict=True))
@@ -500,6 +500,14 @@ def _lofi_band(lofi: float) -> tuple[tuple, tuple]:
                         _dsp.biquad("highpass", bottom, 0.7071))
 
 
+def _layer_gain(layer: str, feel: Feel) -> float:
+    """A layer's gain at full stem level; a lead over distorted guitars is pushed up to be heard."""
+    gain = _LAYER_GAIN[layer]
+    if layer == "lead" and feel.family("harmony") == "guitar_distorted":
+        gain *= 1.6
+    return gain
+
+
 def _stem_gain(level: float) -> float:
     """A layer's gain from its stem level: silent below 0.12, then rising on a curve."""
     return 0.0 if level < 0.12 else ((level - 0.12) / 0.88) ** 1.6
@@ -535,7 +543,9 @@ def _tone(family: str, layer: str, feel: Feel) -> Tone:
     # Bass and pads sit under the lead: darker, so the top of the spectrum is the lead's and the drums'.
     brightness = feel.brightness * {"bass": 0.7, "harmony": 0.85, "lead": 1.0, "texture": 0.45}[layer]
     players = 3 if layer in ("harmony", "texture") else 1
-    return Tone.of(family, brightness, feel.grit, players)
+    # A solo line is played with less drive than the rhythm part, so it cuts through it.
+    grit = feel.grit * (0.6 if layer == "lead" else 1.0)
+    return Tone.of(family, brightness, grit, players)
 
 
 #: What gets a stereo width (frames of right-channel lag, at most), at no space and at full space:

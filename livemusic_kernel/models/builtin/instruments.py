@@ -544,9 +544,9 @@ def _drum(piece: str, kit: Kit) -> np.ndarray:
         # around 200 Hz and a click of the beater (the "punch" engineers dial in).
         knock = _membrane(0.04, 260, 190, 0.01, 0.012)
         if kind == "electronic":  # long and boomy when dark (an 808), short and punchy when bright (a 909)
-            x = _membrane(0.9, 170 + 120 * b, kit.tuned(41.0), 0.028, 0.13 - 0.06 * b)
-            x[:len(knock)] += knock * np.float32(0.25 + 0.25 * b)
-            x[:480] += _noise_hit(0.01, 0.003, 11, biquad("bandpass", 3500, 0.6)) * np.float32(0.7 + 0.5 * b)
+            x = _membrane(0.9, 170 + 120 * b, kit.tuned(41.0), 0.028, 0.13 - 0.06 * b) * np.float32(0.7)
+            x[:len(knock)] += knock * np.float32(0.35 + 0.25 * b)
+            x[:480] += _noise_hit(0.01, 0.003, 11, biquad("bandpass", 3500, 0.6)) * np.float32(1.0 + 0.5 * b)
         elif kind == "acoustic":
             x = _membrane(0.5, 125, kit.tuned(49.0), 0.02, 0.08)
             x[:len(knock)] += knock * np.float32(0.35)
