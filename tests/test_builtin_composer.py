@@ -132,3 +132,38 @@ def test_the_archetypes_cover_the_families_of_groove():
     assert {"four on the floor", "backbeat", "breakbeat", "jazz swing", "one drop", "half time"} <= names
     for archetype in DRUM_ARCHETYPES:
         assert all(len(part) == 16 for part in archetype.parts.values()), archetype.name
+
+
+def _heard(onsets, playing=0.8, pitches=(4, 7, 11)):
+    """A context in which an outside player played ``onsets`` (sixteenths) in the last bar."""
+    row = np.zeros(16)
+    row[list(onsets)] = 1.0
+    return Context(chroma=None, key_strength=0.0, outside=0.6, onsets=tuple(row), playing=playing,
+                   pitches=tuple(pitches))
+
+
+def test_the_groove_locks_to_what_an_outside_player_plays():
+    player = (3, 6, 10, 12, 14)
+    alone, _ = play("house", 6)
+    memory, plans = Memory(), []
+    for bar in range(6):
+        plan, memory = compose_bar(memory, bar, feel("house"), Sampling(), 4, _heard(player, playing=0.2))
+        plans.append(plan)
+
+    def on_player(plan):
+        hits = [e.step for e in plan.events if e.layer in ("drums", "bass") and e.what not in ("hat", "open_hat")]
+        return sum(step in player for step in hits) / max(1, len(hits))
+
+    assert np.mean([on_player(p) for p in plans[2:]]) > np.mean([on_player(p) for p in alone[2:]]) + 0.1
+
+
+def test_the_lead_listens_while_a_player_plays_and_answers_when_they_stop():
+    memory = Memory()
+    plan, memory = compose_bar(memory, 0, feel("jazz in E minor"), Sampling(), 4)
+    assert any(e.layer == "lead" for e in plan.events)
+    plan, memory = compose_bar(memory, 1, feel("jazz in E minor"), Sampling(), 4, _heard((0, 4, 6, 10)))
+    assert not any(e.layer == "lead" for e in plan.events) and memory.call is not None  # listening
+    plan, memory = compose_bar(memory, 2, feel("jazz in E minor"), Sampling(), 4, _heard((0, 4, 6, 10), 0.0))
+    lead = [e for e in plan.events if e.layer == "lead"]
+    assert [e.step for e in lead] == [0, 4, 6, 10] and lead[-1].what == 0  # its rhythm, home at the end
+    assert memory.call is None

@@ -95,3 +95,38 @@ def test_injected_audio_steers_the_key_of_a_prompt_that_names_none():
     assert (state.memory.key.tonic, state.memory.key.minor) in {(4, True), (7, False)}
     alone = _play(backend, backend.initial_state(), style, 0, 10.0, guidance=0.5)
     assert (alone.memory.key.tonic, alone.memory.key.minor) not in {(4, True), (7, False)}
+
+
+def test_injected_rhythm_pulls_the_groove_and_is_never_played_back():
+    """A player taps a syncopated figure into house: the output's onsets per sixteenth follow it far
+    more than without the player, and the output does not contain the player's audio."""
+    backend = BuiltinBackend()
+    step = RATE // 8  # a sixteenth at 120 BPM
+    figure = np.zeros(16 * RATE, dtype=np.float32)
+    t = np.arange(int(0.1 * RATE)) / RATE
+    tap = (0.3 * np.sin(2 * np.pi * 660 * t) * np.exp(-t / 0.03)).astype(np.float32)
+    for bar in range(8):
+        for k in (3, 6, 10, 12, 14):
+            figure[(bar * 16 + k) * step:(bar * 16 + k) * step + len(tap)] = tap
+    figure2 = np.stack([figure, figure], axis=1)
+
+    def render(inject):
+        tempo, state, out = TempoMap(120, RATE), backend.initial_state(), []
+        controls = Controls(style=backend.embed_text("house"), seed=1)
+        for at in range(0, len(figure), 1920):
+            audio, state = backend.step(state, BlockRequest(at, 1920, tempo.beat_at(at), controls, tempo))
+            out.append(audio)
+            if inject:
+                state = backend.hear(state, figure2[at:at + 1920], at)
+        return np.concatenate(out)
+
+    def per_sixteenth(x):
+        mono = x.mean(axis=1) if x.ndim == 2 else x
+        level = np.log10(np.add.reduceat(mono ** 2, np.arange(0, len(mono), 240)) + 1e-9)
+        rise = np.maximum(np.diff(level, prepend=level[0]), 0)
+        cells = rise[: len(rise) // 25 * 25].reshape(-1, 25)[:, :4].max(axis=1)
+        return cells[: len(cells) // 16 * 16].reshape(-1, 16)[-4:].mean(axis=0)
+
+    played, alone, heard = per_sixteenth(figure), render(False), render(True)
+    assert np.corrcoef(played, per_sixteenth(heard))[0, 1] > np.corrcoef(played, per_sixteenth(alone))[0, 1] + 0.2
+    assert max(abs(np.corrcoef(figure, heard[:, ch])[0, 1]) for ch in (0, 1)) < 0.1

@@ -118,6 +118,8 @@ class Memory:
     comp: tuple[str, str] | None = None
     #: The feel the current material was chosen for (a big enough change re-plans mid-bar).
     planned_for: np.ndarray | None = field(default=None, compare=False)
+    #: A phrase heard from outside and not yet answered: (onset steps, pitch classes).
+    call: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
 
 # -- sampling -------------------------------------------------------------------------------
@@ -326,7 +328,7 @@ def _drum_features(p: np.ndarray, beats: int) -> tuple[float, float]:
 
 
 def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, bpm: float,
-                rng: np.random.Generator, boundary: str) -> tuple[np.ndarray, str]:
+                rng: np.random.Generator, boundary: str, lock: np.ndarray | None = None) -> tuple[np.ndarray, str]:
     candidates: list[tuple[np.ndarray, str, bool]] = []
     previous = memory.drums
     if previous is not None and previous[0].shape[1] == 4 * beats:
@@ -337,6 +339,11 @@ def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, bpm:
     for archetype in DRUM_ARCHETYPES:
         shaped = _shape_drums(_fit_meter(_ARCHETYPE_PATTERNS[archetype.name], beats), feel, rng, bpm)
         candidates.append((shaped, archetype.name, False))
+    if lock is not None:  # the groove playing, its kick moved onto the outside player's strong steps
+        base, name = candidates[0][:2] if previous is not None else candidates[-len(DRUM_ARCHETYPES)][:2]
+        locked = base.copy()
+        locked[_PIECE["kick"]] = np.where(lock > 0.5 * lock.max(), 0.9, 0.0)
+        candidates.append((locked, name, False))
     logits = np.empty(len(candidates))
     for i, (pattern, name, kept) in enumerate(candidates):
         density, syncopation = _drum_features(pattern, beats)
@@ -344,8 +351,9 @@ def _plan_drums(memory: Memory, feel: Feel, sampling: Sampling, beats: int, bpm:
         # A style's syncopation lives mostly in its bass and chords (house drums sit on the
         # beat under a syncopated bass), so the drums' own syncopation counts for little.
         style -= 0.5 * ((density - feel.density) / 0.15) ** 2 + 0.5 * ((syncopation - feel.syncopation) / 0.7) ** 2
+        accents = pattern[[r for r in range(_V) if r not in _TIME_KEEPERS]].max(axis=0)
         logits[i] = _context_score(pattern, previous[0] if previous is not None else None, kept, boundary) \
-            + sampling.guidance * style / 2.0
+            + _locked(accents, lock) + sampling.guidance * style / 2.0
     pattern, name, _ = candidates[choose(rng, logits, sampling)]
     return pattern, name
 
@@ -362,6 +370,27 @@ def _context_score(candidate: np.ndarray, previous: np.ndarray | None, kept: boo
 #: How much changing the material costs, by where the bar falls: a new section may move on, a
 #: new phrase varies a little, inside a phrase the groove holds.
 _CHANGE_COST = {"section": 1.5, "phrase": 4.5, "bar": 6.0}
+
+
+#: How strongly the rhythm locks to what an outside player plays (the context's side of the logit).
+LOCK = 10.0
+
+
+def _rhythm_lock(context: Context, steps: int) -> np.ndarray | None:
+    """The outside input's onsets in the last bar, weighted by how much of the context it is:
+    what candidates are scored against (None when nothing is played from outside)."""
+    if context.onsets is None or len(context.onsets) != steps or context.outside < 0.05:
+        return None
+    return np.array(context.onsets) * LOCK * min(1.0, 4.0 * context.outside)
+
+
+def _locked(onsets: np.ndarray, lock: np.ndarray | None) -> float:
+    """How well a candidate's onsets (per sixteenth) fall where the outside player's did: the
+    cosine of the two, times the lock's weight."""
+    if lock is None or len(onsets) != len(lock):
+        return 0.0
+    norms = float(np.linalg.norm(onsets) * np.linalg.norm(lock))
+    return float(onsets @ lock) / norms * float(lock.max()) if norms > 0 else 0.0
 
 
 def _continuity(distance: float, kept: bool, boundary: str) -> float:
@@ -473,7 +502,7 @@ def _mutate_text(text: str, rng: np.random.Generator, count: int, alphabet: str,
 
 def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ...], part: str, alphabet: str,
                feel: Feel, family: str, sampling: Sampling, beats: int, bpm: float, rng: np.random.Generator,
-               boundary: str) -> tuple[str, str]:
+               boundary: str, lock: np.ndarray | None = None) -> tuple[str, str]:
     """The bass line or the comping pattern for a bar, chosen like the drums."""
     candidates: list[tuple[str, str, bool]] = []
     if previous is not None and len(previous[0]) == 4 * beats:
@@ -484,6 +513,11 @@ def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ..
                                False))
     for archetype in archetypes:
         candidates.append((_fit_text(archetype.parts[part], beats), archetype.name, False))
+    if lock is not None:  # the outside player's rhythm, taken up
+        strong = lock > 0.5 * lock.max()
+        notes = alphabet[0] if part == "bass" else "C"
+        text = "".join(notes if hit else "." for hit in strong)
+        candidates.append((text, candidates[0][1], False))
     by_name = {a.name: a for a in archetypes}
     logits = np.empty(len(candidates))
     for i, (text, name, kept) in enumerate(candidates):
@@ -496,7 +530,8 @@ def _plan_line(previous: tuple[str, str] | None, archetypes: tuple[Archetype, ..
         if previous is not None and len(previous[0]) == len(text):
             distance = sum(a != b for a, b in zip(text, previous[0], strict=True)) / len(text)
             context = _continuity(2 * distance, kept, boundary)
-        logits[i] = context + sampling.guidance * style / 2.0
+        onsets = np.array([c not in "-." for c in text], dtype=float)
+        logits[i] = context + _locked(onsets, lock) + sampling.guidance * style / 2.0
     text, name, _ = candidates[choose(rng, logits, sampling)]
     return text, name
 
@@ -748,11 +783,12 @@ def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats:
         memory_for = replace(memory, key=key)
         phrase = Phrase(bar - in_phrase, _plan_chords(memory_for, feel, key, sampling, beats, rng),
                         _plan_motif(memory_for, feel, sampling, beats, rng))
-    drums = _plan_drums(memory, feel, sampling, beats, bpm, rng, boundary)
+    lock = _rhythm_lock(context, steps)
+    drums = _plan_drums(memory, feel, sampling, beats, bpm, rng, boundary, lock)
     bass = _plan_line(memory.bass, BASS_ARCHETYPES, "bass", "RFOA", feel, feel.family("bass"), sampling, beats,
-                      bpm, rng, boundary)
+                      bpm, rng, boundary, lock)
     comp = _plan_line(memory.comp, COMP_ARCHETYPES, "comp", "Cc0123", feel, feel.family("harmony"), sampling,
-                      beats, bpm, rng, boundary)
+                      beats, bpm, rng, boundary, lock)
     # Variations and fills are drawn once per section and place in the phrase, so a repeated
     # phrase varies the same way each time.
     placed = np.random.default_rng([sampling.seed & 0xFFFFFFFF, section, in_phrase, 0x706872])
@@ -768,13 +804,40 @@ def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats:
         events.append(Event(0, "drums", "crash", 1.0, 0.8))
     events += _line_events(bass[0], "bass")
     events += _line_events(comp[0], "harmony")
-    for step, length, degree in _vary_motif(phrase.motif, in_phrase, placed, sampling.temperature, steps):
+    # Call and response: while a player plays from outside, the lead listens; when they stop,
+    # it answers their phrase.
+    call = memory.call
+    if context.playing > 0.3 and context.outside > 0.1 and context.onsets is not None:
+        strong = tuple(k for k, x in enumerate(context.onsets) if x > 0.5)
+        call, lead = (strong, context.pitches), ()
+    elif call is not None and from_step == 0:
+        lead, call = _answer(call, key, steps), None
+    else:
+        lead = _vary_motif(phrase.motif, in_phrase, placed, sampling.temperature, steps)
+    for step, length, degree in lead:
         events.append(Event(step, "lead", degree, length, 0.85 if step % 4 == 0 else 0.72))
     events += _texture_events(feel, steps, phrase.chords[in_phrase])
     events = [e for e in events if e.step >= from_step]
     events.sort(key=lambda e: (e.step, e.layer))
     plan = BarPlan(bar, steps, phrase.chords[in_phrase], tuple(events), fill)
-    return plan, Memory(key, phrase, drums, bass, comp, np.asarray(feel.vector()))
+    return plan, Memory(key, phrase, drums, bass, comp, np.asarray(feel.vector()), call)
+
+
+def _answer(call: tuple[tuple[int, ...], tuple[int, ...]], key: Key,
+            steps: int) -> tuple[tuple[int, float, int], ...]:
+    """A response to a heard phrase: its rhythm (its strongest onsets, at most six), its pitch
+    classes as degrees of the key taken in reverse order, closing on the tonic."""
+    onsets = [k for k in call[0] if k < steps][:6] or [0, 4, 8]
+    degrees = []
+    for pc in reversed(call[1] or (key.tonic,)):
+        offsets = [(pc - key.pitch_class(d)) % 12 for d in range(7)]
+        degrees.append(int(np.argmin([min(o, 12 - o) for o in offsets])))
+    notes = []
+    for i, step in enumerate(onsets):
+        length = ((onsets[i + 1] if i + 1 < len(onsets) else steps) - step) * 0.9
+        degree = 0 if i == len(onsets) - 1 else degrees[i % len(degrees)]
+        notes.append((step, float(length), degree))
+    return tuple(notes)
 
 
 #: Families that hold a chord as a pad in the texture layer (the others sparkle an arpeggio).

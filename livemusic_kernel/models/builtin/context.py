@@ -44,6 +44,13 @@ class Context:
     key_strength: float = 0.0
     #: The share of the context's energy that came from outside (injected input), 0..1.
     outside: float = 0.0
+    #: Where the outside input's notes fell in the last bar: onset strength per sixteenth, the
+    #: strongest 1 (None when nothing came from outside in that bar).
+    onsets: tuple[float, ...] | None = None
+    #: How much of the last bar the outside input was sounding, 0..1.
+    playing: float = 0.0
+    #: The pitch classes the outside input played in the last bar, strongest first (at most four).
+    pitches: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,10 @@ class Listener:
             return replace(state, outside=_keep(state.outside, audio, start))
         return replace(state, own=_keep(state.own, audio, start))
 
-    def measure(self, state: ListenerState) -> Context:
+    def measure(self, state: ListenerState, grid: tuple[int, ...] = ()) -> Context:
         """The pitch-class profile of the context, how clearly it states a key, and the share
-        of it that came from outside."""
+        of it that came from outside; with ``grid`` (the absolute samples of the last bar's
+        sixteenths and of its end), what the outside input played in that bar."""
         from .analysis import KEY_PROFILES
 
         own, outside = state.own, _aligned(state.outside, state.own.end)
@@ -102,7 +110,45 @@ class Listener:
                        for profile in KEY_PROFILES.values() for tonic in range(12))
         total = float(np.sum(heard.astype(np.float64) ** 2))
         share = float(np.sum(outside.astype(np.float64) ** 2)) / total if total > 0 else 0.0
-        return Context(tuple(float(c) for c in chroma), max(0.0, strength), min(1.0, share))
+        context = Context(tuple(float(c) for c in chroma), max(0.0, strength), min(1.0, share))
+        return _bar_played(context, outside, own.end, grid) if len(grid) > 1 and share > 0 else context
+
+
+_FRAME = 128  # 10.7 ms at 12 kHz: onsets are placed to a sixteenth, far coarser
+
+
+def _bar_played(context: Context, outside: np.ndarray, end: int, grid: tuple[int, ...]) -> Context:
+    """What the outside input played over the bar whose sixteenths start at ``grid`` (absolute
+    48 kHz samples; the last entry is the bar's end)."""
+    # From two frames before the bar, so an onset on its downbeat is a rise like any other.
+    first = grid[0] // _FACTOR - (end - _LENGTH) - 2 * _FRAME
+    last = grid[-1] // _FACTOR - (end - _LENGTH)
+    first, last = max(first, 0), min(last, _LENGTH)
+    if last - first < 4 * _FRAME:
+        return context
+    segment = outside[first:last].astype(np.float64)
+    frames = segment[: len(segment) // _FRAME * _FRAME].reshape(-1, _FRAME)
+    energy = (frames ** 2).mean(axis=1)
+    loudest = float(energy.max())
+    if loudest < 1e-8:
+        return context
+    sounding = float(np.mean(energy > loudest * 1e-2))
+    level = np.log10(energy + loudest * 1e-4)
+    rise = np.maximum(np.diff(level, prepend=level[0]), 0.0)
+    steps = []
+    for sample in grid[:-1]:
+        at = (sample // _FACTOR - (end - _LENGTH) - first) // _FRAME
+        window = rise[max(at - 1, 0):max(at + 3, 0)]
+        steps.append(float(window.max()) if len(window) else 0.0)
+    steps = np.array(steps)
+    onsets = tuple(float(x) for x in steps / steps.max()) if steps.max() > 0 else None
+    spectrum = np.abs(np.fft.rfft(segment * np.hanning(len(segment)))) ** 2
+    freqs = np.fft.rfftfreq(len(segment), 1.0 / RATE)
+    usable = (freqs >= 80.0) & (freqs <= 2000.0)
+    pitch_class = np.round(12 * np.log2(freqs[usable] / 440.0) + 9).astype(int) % 12
+    chroma = np.bincount(pitch_class, weights=spectrum[usable], minlength=12)
+    strongest = [int(pc) for pc in np.argsort(-chroma)[:4] if chroma[pc] > 0.1 * chroma.max()]
+    return replace(context, onsets=onsets, playing=sounding, pitches=tuple(strongest))
 
 
 def _keep(track: Track, audio: np.ndarray, start: int) -> Track:

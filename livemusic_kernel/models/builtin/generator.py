@@ -254,7 +254,11 @@ class Generator:
         else:
             bar, bar_start, first = state.bar + 1, state.bar_start + Fraction(state.plan.steps, STEPS_PER_BEAT), 0
         bpm = float(tempo.bpm_at(tempo.sample_of(bar_start + Fraction(first, STEPS_PER_BEAT))))
-        context = self._listener.measure(state.listener)
+        grid = ()
+        if state.plan is not None:  # the bar just played, for what the outside input played in it
+            grid = tuple(tempo.sample_of(state.bar_start + Fraction(k, STEPS_PER_BEAT))
+                         for k in range(state.plan.steps + 1))
+        context = self._listener.measure(state.listener, grid)
         plan, memory = compose_bar(state.memory, bar, feel, sampling, beats, context, bpm=bpm, from_step=first)
         return replace(state, memory=memory, plan=plan, bar=bar, bar_start=bar_start, next_step=first,
                        context=context)
