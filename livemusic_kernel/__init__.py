@@ -16,6 +16,9 @@ from .engine import LATENCY_PRESETS, Engine, EventHandle, ListenerHandle
 from .errors import (
                      BackendError,
                      EngineError,
+                     InjectionError,
+                     InputDeviceError,
+                     LatencyError,
                      LmkError,
                      MissingExtraError,
                      NoOutputDeviceError,
@@ -25,6 +28,7 @@ from .errors import (
                      StyleError,
                      StyleSpaceError,
 )
+from .injection import InjectionHandle
 from .metrics import Figures, Summary
 from .models import (
                      DEFAULT_BACKEND,
@@ -38,6 +42,7 @@ from .models import (
 from .recorder import WavRecorder, read_wav
 from .replay import render_session
 from .sinks import NullSink, Sink, SoundcardSink, list_devices
+from .sources import ArraySource, FileSource, GeneratorSource, InputDevice, PushSource, Source
 from .style import Prompt, Slot, Slots, Style, StyleSpace, blend, lerp, slerp
 from .tempo import TempoMap
 
@@ -55,7 +60,10 @@ __all__ = [
     # audio in and out
     "AudioClip", "load_audio", "Sink", "NullSink", "SoundcardSink", "list_devices",
     "WavRecorder", "read_wav", "render_session",
+    # audio injection
+    "InjectionHandle", "Source", "PushSource", "FileSource", "ArraySource", "GeneratorSource", "InputDevice",
     # errors
     "LmkError", "StyleError", "StyleSpaceError", "BackendError", "MissingExtraError",
     "EngineError", "SinkError", "PortAudioMissingError", "NoOutputDeviceError", "SessionError",
+    "InjectionError", "InputDeviceError", "LatencyError",
 ]

@@ -61,6 +61,7 @@ from ._ring import Ring
 from .clock import Clock, LiveClock, OfflineClock
 from .errors import BackendError, EngineError
 from .follow import TempoEstimate, TempoFollower
+from .injection import InjectionHandle, Injector
 from .metrics import Figures, RollingStats
 from .models import Backend, BlockRequest, Controls, get_backend
 from .recorder import WavRecorder
@@ -241,6 +242,8 @@ class Engine:
         self._stopping = threading.Event()
         #: Called with every released block (copy-on-write, so the worker iterates without a lock).
         self._listeners: tuple[ListenerHandle, ...] = ()
+        #: Audio injection: sources of input mixed into the model's context (see inject()).
+        self._injector = Injector(self)
 
         self._recorder: WavRecorder | None = None
         self._log: SessionLog | None = None
@@ -460,9 +463,12 @@ class Engine:
 
     def set(self, *, at_sample: int | None = None, at_beat: Real | None = None,
             **controls: Any) -> EventHandle:
-        """Set sampling controls: ``temperature``, ``top_k``, ``guidance``, ``seed``."""
+        """Set sampling controls (``temperature``, ``top_k``, ``guidance``, ``seed``) and
+        audio-injection controls (``inject_mode``, ``inject_gain``, ``feedback_gain``,
+        ``input_gap``, ``loop_beats``; see :meth:`inject`)."""
         if not controls:
-            raise ValueError("set() needs at least one of: temperature, top_k, guidance, seed")
+            raise ValueError("set() needs at least one of: temperature, top_k, guidance, seed, "
+                             "inject_mode, inject_gain, feedback_gain, input_gap, loop_beats")
         values = tuple((name, check_param(name, value)) for name, value in controls.items())
         return self._post(SetParams(values), at_sample, at_beat)
 
@@ -517,7 +523,8 @@ class Engine:
     def ramp(self, target: str, to: float, *, beats: Real, curve: str = "linear", steps: int | None = None,
              at_sample: int | None = None, at_beat: Real | None = None) -> EventHandle:
         """Move a numeric control to ``to`` over ``beats`` beats: ``temperature``,
-        ``top_k``, ``guidance``, or a slot's weight as ``"weight:<slot>"``."""
+        ``top_k``, ``guidance``, an injection control (``inject_gain``, ``feedback_gain``,
+        ``input_gap``, ``loop_beats``), or a slot's weight as ``"weight:<slot>"``."""
         beats = _positive_beats(beats, "beats")
         curve, steps = _check_curve(curve, steps, beats)
         if target.startswith("weight:"):
@@ -566,6 +573,29 @@ class Engine:
     def notes_off(self, *, at_sample: int | None = None, at_beat: Real | None = None) -> EventHandle:
         """Let every held note go."""
         return self._post(SetNote(None, False), at_sample, at_beat)
+
+    def inject(self, source: Any, *, loop: bool = True, latency: float | None = None,
+               at_sample: int | None = None, at_beat: Real | None = None) -> InjectionHandle:
+        """Mix a performer's audio into the model's context, from ``at_sample`` / ``at_beat`` (or now).
+
+        The model continues a past that includes the input; the input itself is
+        never played (see :mod:`livemusic_kernel.injection`). ``source`` is a
+        :class:`~.sources.Source` (``PushSource`` for audio pushed from another
+        thread), ``"mic"`` (the default input), ``"device:NAME"``, the path of an
+        audio file, an array or :class:`AudioClip` (``loop`` repeats these), a
+        function of frames, or an iterable of arrays. ``latency`` is the audio
+        interface's round trip in seconds for live input (default: what ``lmk
+        latency`` stored). The controls ``inject_mode``, ``inject_gain``,
+        ``feedback_gain``, ``input_gap`` and ``loop_beats`` are set with
+        :meth:`set` and :meth:`ramp`. Returns a handle: its ``source``, its
+        figures and ``stop(at_beat=...)``.
+        """
+        return self._injector.attach(source, loop=loop, latency=latency, at_sample=at_sample, at_beat=at_beat)
+
+    @property
+    def injections(self) -> list[InjectionHandle]:
+        """The sources injecting now."""
+        return self._injector.sources
 
     def set_meter(self, beats_per_bar: int, *, at_sample: int | None = None,
                   at_beat: Real | None = None) -> EventHandle:
@@ -677,6 +707,7 @@ class Engine:
             controls = replace(controls, bpm=tempo.bpm_at(start))
         request = BlockRequest(start, frames, tempo.beat_at(start), controls, tempo)
         expected = (frames + backend.capabilities.overlap, self.channels)
+        self._backend_state = self._injector.feed(backend, self._backend_state, request)
         try:
             audio, state = backend.step(self._backend_state, request)
             audio = np.asarray(audio, dtype=np.float32)
@@ -1005,6 +1036,7 @@ class Engine:
         milliseconds were never heard, so they are not kept.
         """
         self.stop()
+        self._injector.close()
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None

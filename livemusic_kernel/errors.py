@@ -61,6 +61,20 @@ class NoOutputDeviceError(SinkError):
     """PortAudio is present but there is no output device to play to."""
 
 
+# -- audio injection ------------------------------------------------------
+
+class InjectionError(LmkError):
+    """Audio could not be injected into the model's context."""
+
+
+class InputDeviceError(InjectionError):
+    """An input device (microphone, line input, JACK client) could not be found or opened."""
+
+
+class LatencyError(InjectionError):
+    """The audio interface's round-trip latency could not be measured or read."""
+
+
 # -- sessions ---------------------------------------------------------------
 
 class SessionError(LmkError):

@@ -61,6 +61,15 @@ class SessionLog:
         """A line replay ignores (errors, backend messages), kept for the record."""
         self._write({"type": "note", "sample": sample, "what": what, "message": message})
 
+    def input_file(self, name: str) -> None:
+        """Name the float32 WAV beside the log that holds the injected input (written once)."""
+        self._write({"type": "input_file", "name": name})
+
+    def input(self, sample: int, start: int, frames: int) -> None:
+        """Injected input handed to the backend before the step at ``sample``: the next
+        ``frames`` frames of the input WAV, placed in the context at ``start``."""
+        self._write({"type": "input", "sample": sample, "start": start, "frames": frames})
+
     def close(self, end_sample: int) -> None:
         self._write({"type": "end", "sample": end_sample})
         if self._file is not None:

@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import SessionError
-from .models.base import SAMPLING_CONTROLS, Controls
+from .models.base import INJECT_MODES, INJECTION_CONTROLS, SAMPLING_CONTROLS, Controls
 from .style import Prompt, Slot, Slots, Style, StyleSpace, lerp, slerp
 from .tempo import TempoMap, check_bpm
 
@@ -242,7 +242,7 @@ CURVES: dict[str, Any] = {
 }
 
 #: Numeric automation targets besides "weight:<slot>" and "style".
-RAMP_TARGETS = ("temperature", "top_k", "guidance")
+RAMP_TARGETS = ("temperature", "top_k", "guidance", "inject_gain", "feedback_gain", "input_gap", "loop_beats")
 
 
 @dataclass(frozen=True)
@@ -327,15 +327,20 @@ class Automate(Change):
                               data["via"], then))
 
 
-#: The sampling controls and their valid ranges.
+#: The sampling and injection controls and their valid ranges (input_gap in seconds, loop_beats in beats).
 _PARAM_RANGES = {"temperature": (0.0, 10.0), "top_k": (1, 100_000), "guidance": (0.0, 50.0),
-                 "seed": (0, 2**63 - 1)}
+                 "seed": (0, 2**63 - 1), "inject_gain": (0.0, 16.0), "feedback_gain": (0.0, 4.0),
+                 "input_gap": (0.0, 30.0), "loop_beats": (0.25, 256.0)}
 
 
-def check_param(name: str, value: Any) -> float | int:
-    """A sampling control's value, checked: unknown names and absurd values raise ValueError."""
+def check_param(name: str, value: Any) -> float | int | str:
+    """A sampling or injection control's value, checked: unknown names and absurd values raise ValueError."""
+    if name == "inject_mode":
+        if value not in INJECT_MODES:
+            raise ValueError(f"unknown injection mode {value!r}; choose one of: {', '.join(INJECT_MODES)}")
+        return value
     if name not in _PARAM_RANGES:
-        raise ValueError(f"unknown control {name!r}; choose from: {', '.join(SAMPLING_CONTROLS)}")
+        raise ValueError(f"unknown control {name!r}; choose from: {', '.join(SAMPLING_CONTROLS + INJECTION_CONTROLS)}")
     low, high = _PARAM_RANGES[name]
     integer = isinstance(low, int)
     try:
@@ -352,7 +357,8 @@ def check_param(name: str, value: Any) -> float | int:
 @_register
 @dataclass(frozen=True)
 class SetParams(Change):
-    """Set sampling controls: temperature, top_k, guidance, seed."""
+    """Set sampling controls (temperature, top_k, guidance, seed) and injection controls
+    (inject_mode, inject_gain, feedback_gain, input_gap, loop_beats)."""
 
     kind: ClassVar[str] = "set_params"
     values: tuple[tuple[str, Any], ...]

@@ -10,9 +10,10 @@ from __future__ import annotations
 from importlib import import_module
 
 from ..errors import BackendError
-from .base import SAMPLING_CONTROLS, Backend, BlockRequest, Capabilities, Controls
+from .base import INJECT_MODES, INJECTION_CONTROLS, SAMPLING_CONTROLS, Backend, BlockRequest, Capabilities, Controls
 
-__all__ = ["Backend", "BlockRequest", "Capabilities", "Controls", "SAMPLING_CONTROLS",
+__all__ = ["Backend", "BlockRequest", "Capabilities", "Controls", "SAMPLING_CONTROLS", "INJECTION_CONTROLS",
+           "INJECT_MODES",
            "BACKENDS", "DEFAULT_BACKEND", "get_backend", "backend_class", "available_backends"]
 
 #: Registry name -> "module:class", imported on first use.

@@ -23,13 +23,19 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import AudioClip
+from ..errors import BackendError
 from ..style import Prompt, Style, StyleSpace
 from ..tempo import TempoMap
 
-__all__ = ["Backend", "Capabilities", "Controls", "BlockRequest", "SAMPLING_CONTROLS"]
+__all__ = ["Backend", "Capabilities", "Controls", "BlockRequest", "SAMPLING_CONTROLS", "INJECTION_CONTROLS",
+           "INJECT_MODES"]
 
 #: Names of the sampling controls a backend may honour.
 SAMPLING_CONTROLS = ("temperature", "top_k", "guidance", "seed")
+#: Names of the audio-injection controls (see :mod:`livemusic_kernel.injection`).
+INJECTION_CONTROLS = ("inject_mode", "inject_gain", "feedback_gain", "input_gap", "loop_beats")
+#: How injected input is placed in the context: at its true time, or one loop later.
+INJECT_MODES = ("free", "looper")
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,17 @@ class Controls:
     beats_per_bar: int = 4
     #: Held MIDI note numbers, for backends with ``capabilities.notes``.
     notes: frozenset[int] = field(default_factory=frozenset)
+    #: Audio injection (live music models paper, App. E): ``free`` mixes the performer's input
+    #: into the context at its true time, ``looper`` the previous loop of ``loop_beats`` beats.
+    inject_mode: str = "free"
+    #: The input's level in the model's context.
+    inject_gain: float = 1.0
+    #: The model's own output's level in its context, for backends that mix it there.
+    feedback_gain: float = 1.0
+    #: Seconds at the newest end of the context left without input (it discourages copying).
+    input_gap: float = 0.0
+    #: The loop length of looper mode, in beats of the clock.
+    loop_beats: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -151,6 +168,21 @@ class Backend(ABC):
         Returns float32 audio of shape ``(request.frames + capabilities.overlap,
         channels)`` and the state after the block. Must not modify ``state``.
         """
+
+    def inject(self, state: Any, audio: np.ndarray, *, start: int, gain: float = 1.0) -> Any:
+        """Mix a performer's input into the model's context; returns the new state.
+
+        Backends with ``capabilities.audio_injection`` implement it (see
+        :mod:`livemusic_kernel.injection`). The engine calls it on the generation
+        worker before a step, with float32 ``(frames, channels)`` audio at the
+        backend's rate that begins at absolute sample ``start``, never before the
+        step about to be generated: the model mixes it into the context of the
+        samples it covers as it generates them. ``gain`` is the input's level in
+        the context (``controls.inject_gain``); the other injection controls are
+        in the next request's ``controls``. The input is never to be played back:
+        it only shapes what the model continues. Must not modify ``state``.
+        """
+        raise BackendError(f"backend {self.name!r} takes no injected audio (capabilities.audio_injection is false)")
 
     def close(self) -> None:
         """Release resources (models, threads). The default does nothing."""
