@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from .engine import Engine
 from .errors import SessionError
 from .models import get_backend
-from .recorder import WavRecorder
-from .session import read_session
+from .recorder import WavRecorder, read_wav
+from .session import Session, read_session
 
 __all__ = ["render_session"]
 
@@ -19,7 +21,9 @@ def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32"
     """Render the session logged in ``log`` to the WAV file ``out``.
 
     Rebuilds the engine from the log's header (backend, block size, tempo,
-    seed, ...), posts every logged change at the sample it landed on, and
+    seed, ...), posts every logged change at the sample it landed on, hands
+    the backend the injected input it heard (from the ``.input.wav`` beside
+    the log) before the same steps, and
     renders the session's length (or ``frames``, for a part of it, or for a
     session killed before it could log its end). Returns ``(frames written,
     sample rate)``.
@@ -35,6 +39,7 @@ def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32"
 
     session = read_session(log, space_for)
     header = session.header
+    injected = _injected_input(session)
     try:
         engine = Engine(backends[header["backend"]], sink=None, bpm=header["bpm"],
                         beats_per_bar=header["beats_per_bar"], seed=header["seed"],
@@ -51,6 +56,8 @@ def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32"
     with engine, WavRecorder(out, engine.sample_rate, engine.channels, subtype) as recorder:
         for logged in session.changes:
             engine._post(logged.change, logged.sample, None)
+        if injected is not None:
+            engine._injector.replay(list(session.inputs), injected)
         done = 0
         while done < total:
             block = engine.render(frames=min(chunk, total - done))
@@ -59,3 +66,20 @@ def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32"
             if progress is not None:
                 progress(done, total)
     return total, engine.sample_rate
+
+
+def _injected_input(session: Session) -> np.ndarray | None:
+    """The injected input the session's backend heard (the WAV beside the log), or None."""
+    if not session.inputs:
+        return None
+    path = session.input_file
+    try:
+        audio, _ = read_wav(path)
+    except Exception as error:
+        raise SessionError(f"the session injected audio, kept in {path}, which cannot be read ({error}); "
+                           f"keep the .input.wav beside its log to replay it") from None
+    needed = sum(logged.frames for logged in session.inputs)
+    if len(audio) < needed:
+        raise SessionError(f"{path} holds {len(audio)} frames of injected input; the log needs {needed}: "
+                           f"it belongs to another session or was cut")
+    return audio

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import SessionError
+from .injection import LoggedInput
 from .timeline import Change, SetBackend, change_from_json
 
 if TYPE_CHECKING:
@@ -90,6 +91,9 @@ class Session:
     header: dict[str, Any]
     changes: tuple[LoggedChange, ...]
     end_sample: int | None  # None when the session was killed before it could end the log
+    #: Injected input as the backend got it, in order, and the WAV beside the log that holds it.
+    inputs: tuple[LoggedInput, ...] = ()
+    input_file: Path | None = None
 
     @property
     def length(self) -> int:
@@ -123,7 +127,7 @@ def read_session(path: str | Path, space_for: callable[[str], StyleSpace]) -> Se
         raise SessionError(f"{path}: session log version {header.get('version')!r}, "
                            f"this lmk reads version {LOG_VERSION}")
     space = space_for(header["backend"])
-    changes, end = [], None
+    changes, end, inputs, input_file = [], None, [], None
     for record in records[1:]:
         if record.get("type") == "change":
             try:
@@ -133,9 +137,18 @@ def read_session(path: str | Path, space_for: callable[[str], StyleSpace]) -> Se
             changes.append(LoggedChange(int(record["sample"]), change))
             if isinstance(change, SetBackend):
                 space = change.backend.style_space  # later lines embed in the new model's space
+        elif record.get("type") == "input":
+            try:
+                inputs.append(LoggedInput(int(record["sample"]), int(record["start"]), int(record["frames"])))
+            except (KeyError, TypeError, ValueError) as error:
+                raise SessionError(f"{path}: bad input line {record!r}: {error}") from None
+        elif record.get("type") == "input_file":
+            input_file = path.with_name(str(record.get("name")))
         elif record.get("type") == "end":
             end = int(record["sample"])
-    return Session(header, tuple(changes), end)
+    if inputs and input_file is None:
+        raise SessionError(f"{path} logs injected input but names no input WAV; the log was cut or edited")
+    return Session(header, tuple(changes), end, tuple(inputs), input_file)
 
 
 def run_script(engine: Engine, path: str | Path) -> None:

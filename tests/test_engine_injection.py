@@ -172,3 +172,84 @@ def test_stamped_pushes_land_on_the_sample_they_name():
     with pytest.raises(ValueError, match=r"takes \(frames, 1\) audio"):
         source.push(np.ones((10, 2), np.float32))
     engine.close()
+
+
+def chord_loop(seconds: float, root: int = 2) -> np.ndarray:
+    """Sine triads on ``root`` (minor) and its fifth, a bar each at 120 BPM, with a plucked envelope."""
+    bar = 2 * RATE
+    t = np.arange(bar) / RATE
+    envelope = np.exp(-3.0 * (t % 0.5))
+    out = []
+    for chord_root in (root, root + 7):
+        hz = [440.0 * 2 ** ((chord_root + 57 + k - 69) / 12) for k in (0, 3, 7, -12)]
+        out.append(sum(np.sin(2 * np.pi * f * t) for f in hz) * envelope * 0.1)
+    mono = np.tile(np.concatenate(out), int(np.ceil(seconds * RATE / (2 * bar))))[:int(seconds * RATE)]
+    return np.stack([mono, mono], axis=1).astype(np.float32)
+
+
+def test_a_session_with_injected_input_replays_bit_for_bit(tmp_path):
+    from livemusic_kernel import read_wav, render_session
+    from livemusic_kernel.injection import input_file_for
+    from livemusic_kernel.recorder import WavRecorder
+
+    with WavRecorder(tmp_path / "played.wav", RATE, 2, "float32") as recorder:
+        recorder.write(chord_loop(4.0))
+    log = tmp_path / "set.jsonl"
+    engine = Engine("builtin", sink=None, quiet=True, log=log, record=tmp_path / "set.wav",
+                    prompts={"main": "ambient"})
+    engine.inject(str(tmp_path / "played.wav"), at_beat=2)
+    engine.set(inject_mode="looper", loop_beats=4, at_beat=8)
+    engine.ramp("inject_gain", 0.3, beats=4, at_beat=10)
+    engine.render(8.0)
+    engine.close()
+    wav = input_file_for(log)
+    assert wav.name == "set.input.wav" and wav.is_file()
+    kept, _ = read_wav(wav)
+    assert len(kept) > 4 * RATE      # free input, then the previous loop again and again
+    render_session(log, tmp_path / "again.wav")
+    original, replayed = read_wav(tmp_path / "set.wav")[0], read_wav(tmp_path / "again.wav")[0]
+    assert len(original) == len(replayed) and np.array_equal(original, replayed)
+    # Without the input the same changes make other music: the input was heard.
+    plain = Engine("builtin", sink=None, quiet=True, prompts={"main": "ambient"}).render(8.0)
+    assert not np.array_equal(plain, original[:len(plain)])
+
+
+def test_a_live_session_with_pushed_input_replays_bit_for_bit(tmp_path):
+    from livemusic_kernel import read_wav, render_session
+
+    engine = Engine("builtin", sink="null", quiet=True, log=tmp_path / "live.jsonl",
+                    record=tmp_path / "live.wav", prompts={"main": "ambient"}).start()
+    source = engine.inject(PushSource("line", channels=2)).source
+    played = chord_loop(2.0, root=9)
+    began = time.monotonic()
+    for k, at in enumerate(range(0, len(played), 960)):
+        source.push(played[at:at + 960])
+        time.sleep(max(began + (k + 1) * 0.02 - time.monotonic(), 0))
+    time.sleep(0.5)
+    engine.close()
+    render_session(tmp_path / "live.jsonl", tmp_path / "again.wav")
+    original, replayed = read_wav(tmp_path / "live.wav")[0], read_wav(tmp_path / "again.wav")[0]
+    assert (tmp_path / "live.input.wav").is_file()
+    assert len(original) == len(replayed) and np.array_equal(original, replayed)
+
+
+def test_a_replay_needs_the_input_it_logged(tmp_path):
+    from livemusic_kernel import SessionError, render_session
+
+    log = tmp_path / "s.jsonl"
+    engine = Engine("builtin", sink=None, quiet=True, log=log)
+    engine.inject(chord_loop(2.0), at_sample=0)
+    engine.render(2.0)
+    engine.close()
+    wav = tmp_path / "s.input.wav"
+    whole = wav.read_bytes()
+    wav.write_bytes(whole[:200])
+    with pytest.raises(SessionError, match="frames of injected input; the log needs"):
+        render_session(log, tmp_path / "o.wav")
+    wav.unlink()
+    with pytest.raises(SessionError, match="keep the .input.wav beside its log"):
+        render_session(log, tmp_path / "o.wav")
+    lines = [line for line in log.read_text().splitlines() if '"input_file"' not in line]
+    log.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SessionError, match="names no input WAV"):
+        render_session(log, tmp_path / "o.wav")
