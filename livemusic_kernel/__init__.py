@@ -29,6 +29,7 @@ from .errors import (
                      StyleSpaceError,
 )
 from .injection import InjectionHandle
+from .live_prompt import LivePrompt
 from .metrics import Figures, Summary
 from .models import (
                      DEFAULT_BACKEND,
@@ -61,7 +62,7 @@ __all__ = [
     "AudioClip", "load_audio", "Sink", "NullSink", "SoundcardSink", "list_devices",
     "WavRecorder", "read_wav", "render_session",
     # audio injection
-    "InjectionHandle", "Source", "PushSource", "FileSource", "ArraySource", "GeneratorSource", "InputDevice",
+    "InjectionHandle", "LivePrompt", "Source", "PushSource", "FileSource", "ArraySource", "GeneratorSource", "InputDevice",
     # errors
     "LmkError", "StyleError", "StyleSpaceError", "BackendError", "MissingExtraError",
     "EngineError", "SinkError", "PortAudioMissingError", "NoOutputDeviceError", "SessionError",

@@ -62,6 +62,7 @@ from .clock import Clock, LiveClock, OfflineClock
 from .errors import BackendError, EngineError
 from .follow import TempoEstimate, TempoFollower
 from .injection import InjectionHandle, Injector
+from .live_prompt import LivePrompt
 from .metrics import Figures, RollingStats
 from .models import Backend, BlockRequest, Controls, get_backend
 from .recorder import WavRecorder
@@ -591,6 +592,13 @@ class Engine:
         figures and ``stop(at_beat=...)``.
         """
         return self._injector.attach(source, loop=loop, latency=latency, at_sample=at_sample, at_beat=at_beat)
+
+    def live_prompt(self, slot: str, *, seconds: float = 8.0, every: float = 4.0,
+                    weight: float = 1.0) -> LivePrompt:
+        """A live audio prompt: every ``every`` seconds, the last ``seconds`` of injected input
+        are embedded and put in ``slot`` with ``weight`` (see :mod:`.live_prompt`). The slot
+        appears with the first embedding; ``stop()`` on the result ends the re-embedding."""
+        return LivePrompt(self, _check_slot_name(slot), seconds=seconds, every=every, weight=_weight(weight))
 
     @property
     def injections(self) -> list[InjectionHandle]:

@@ -260,6 +260,7 @@ class Injector:
         self._replay_audio: np.ndarray | None = None
         self._replay_at = 0
         self._closers: list[threading.Thread] = []
+        self._on_close: list[Callable[[], Any]] = []
         #: Seconds of input handed to the backend, and pieces handed.
         self.delivered_frames = 0
         self.deliveries = 0
@@ -336,6 +337,10 @@ class Injector:
         def cancel() -> None:
             self._listeners = tuple(f for f in self._listeners if f is not fn)
         return cancel
+
+    def on_close(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn()`` when the engine closes (what listens to the input stops with it)."""
+        self._on_close.append(fn)
 
     def replay(self, inputs: list[LoggedInput], audio: np.ndarray) -> None:
         """Hand the backend exactly the logged input (a replay), instead of any source."""
@@ -585,6 +590,8 @@ class Injector:
 
     def close(self) -> None:
         """Stop every source and finish the input WAV (the engine's close does this)."""
+        for fn in self._on_close:
+            fn()
         for attached in self._attached:
             self._close(attached)
         self._attached = []
