@@ -62,7 +62,8 @@ __all__ = [
     "AudioClip", "load_audio", "Sink", "NullSink", "SoundcardSink", "list_devices",
     "WavRecorder", "read_wav", "render_session",
     # audio injection
-    "InjectionHandle", "LivePrompt", "Source", "PushSource", "FileSource", "ArraySource", "GeneratorSource", "InputDevice",
+    "InjectionHandle", "LivePrompt", "Source", "PushSource", "FileSource", "ArraySource", "GeneratorSource",
+    "InputDevice",
     # errors
     "LmkError", "StyleError", "StyleSpaceError", "BackendError", "MissingExtraError",
     "EngineError", "SinkError", "PortAudioMissingError", "NoOutputDeviceError", "SessionError",

@@ -1,4 +1,4 @@
-"""The ``lmk`` command: play, render, embed, devices, bench, eval."""
+"""The ``lmk`` command: play, render, embed, devices, latency, bench, eval."""
 
 from __future__ import annotations
 
@@ -61,6 +61,37 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
                        help="write a session log of every control change (for --replay)")
 
 
+def _inject_options(parser: argparse.ArgumentParser, live: bool) -> None:
+    group = parser.add_argument_group("audio injection (the input steers the model; it is never played)")
+    group.add_argument("--inject", metavar="SOURCE",
+                       help="an audio file mixed into the model's context" +
+                            (", or 'mic', or 'device:NAME' (see 'lmk devices')" if live else ""))
+    group.add_argument("--inject-mode", default="free", choices=("free", "looper"),
+                       help="free: the input at its true time; looper: the previous loop of --loop-beats, "
+                            "filling the whole context (default: free)")
+    group.add_argument("--inject-gain", type=float, default=1.0, metavar="G",
+                       help="the input's level in the context (default: 1)")
+    group.add_argument("--loop-beats", type=float, default=8.0, metavar="N",
+                       help="looper mode's loop length in beats (default: 8)")
+    group.add_argument("--inject-once", action="store_true", help="play the file once (default: loop it)")
+    if live:
+        group.add_argument("--input-latency", type=float, metavar="SECONDS",
+                           help="the audio interface's round trip for live input (default: what 'lmk latency' "
+                                "stored, else 0)")
+
+
+def _start_injection(engine, args) -> None:
+    """Inject what --inject names, with its controls, from the engine's "now"."""
+    if not args.inject:
+        return
+    engine.set(inject_mode=args.inject_mode, inject_gain=args.inject_gain, loop_beats=args.loop_beats)
+    live = args.inject == "mic" or args.inject.startswith("device:")
+    if not live and not Path(args.inject).is_file():
+        raise UsageError(f"--inject: no such file: {args.inject}")
+    handle = engine.inject(args.inject, loop=not args.inject_once, latency=getattr(args, "input_latency", None))
+    print(f"lmk: injecting {handle.source.describe()} in {args.inject_mode} mode", file=sys.stderr, flush=True)
+
+
 def _stream_options(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--sink", default="auto", choices=("auto", "soundcard", "null"),
@@ -73,6 +104,8 @@ def _stream_options(parser: argparse.ArgumentParser) -> None:
                      help="record what plays to a WAV file (playable even after a crash)")
     out.add_argument("--status", type=float, default=1.0, metavar="SECONDS",
                      help="print the engine's figures this often; 0 for never (default: 1)")
+    out.add_argument("--link", action="store_true",
+                     help="play in an Ableton Link session, bars aligned (needs the 'link' extra)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Stream the model live until Ctrl-C (or --seconds).")
     _engine_options(play)
     _stream_options(play)
+    _inject_options(play, live=True)
 
     serve = commands.add_parser("serve", help="stream and serve the /lmk OSC address space (headless)",
                                 description="Stream the model and listen for OSC (SuperCollider, TidalCycles, "
@@ -110,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="re-render a logged session bit for bit (ignores the model options)")
     render.add_argument("--subtype", default="float32", choices=("float32", "pcm16", "pcm24"),
                         help="sample format (default: float32)")
+    _inject_options(render, live=False)
 
     embed = commands.add_parser("embed", help="print the style of a text or audio prompt",
                                 description="Embed a prompt with a backend and print its style.")
@@ -119,6 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("devices", help="list the audio devices PortAudio sees",
                         description="List audio devices (index, name, host API, channels).")
+
+    latency = commands.add_parser(
+        "latency", help="measure and store the audio interface's round trip (for injected live input)",
+        description="Play an exponential sine sweep through a duplex device and record it at the same time; "
+                    "the sweep's place in the recording (cross-correlation, to a fraction of a sample) is the "
+                    "round trip. Connect the output to the input first (a cable, or a microphone by the "
+                    "speaker). The result is stored, and live injection uses it to align the input with what "
+                    "the performer heard.")
+    latency.add_argument("--device", help="the duplex device, index or name (default: the default device)")
+    latency.add_argument("--seconds", type=float, default=1.0, help="the sweep's length (default: 1)")
+    latency.add_argument("--runs", type=int, default=3, help="sweeps to play; the median counts (default: 3)")
+    latency.add_argument("--rate", type=int, default=48000, help="sample rate in Hz (default: 48000)")
+    latency.add_argument("--no-save", action="store_true", help="measure only; keep the stored value")
+    latency.add_argument("--json", action="store_true", help="print JSON instead of a sentence")
 
     bench = commands.add_parser("bench", help="measure latency, underruns and render speed",
                                 description="Measure control-to-audio latency and underruns with the "
@@ -206,6 +255,7 @@ def _cmd_render(args) -> int:
     else:
         engine = _make_engine(args, sink=None, record=args.out, record_subtype=args.subtype)
         with engine:
+            _start_injection(engine, args)
             if args.script:
                 run_script(engine, args.script)
             seconds = args.seconds if args.seconds is not None else (
@@ -243,7 +293,13 @@ def _stream(args, serve=None) -> int:
     """Stream live until Ctrl-C, SIGTERM or --seconds; with ``serve``, also serve OSC."""
     from .session import run_script
 
-    engine = _make_engine(args, sink=args.sink, device=args.device, latency=args.latency, record=args.record)
+    clock = {}
+    if args.link:
+        from .link import LinkClock
+
+        clock = {"clock": LinkClock(quantum=args.meter)}
+    engine = _make_engine(args, sink=args.sink, device=args.device, latency=args.latency, record=args.record,
+                          **clock)
     done = threading.Event()
 
     def finish(signum, frame):
@@ -253,6 +309,8 @@ def _stream(args, serve=None) -> int:
     server = None
     try:
         engine.start()
+        if getattr(args, "inject", None):
+            _start_injection(engine, args)
         print(f"lmk: playing {engine.backend.name} at {engine.bpm:g} BPM to the {engine.sink.describe()}"
               + (f", recording to {args.record}" if args.record else "")
               + ("; Ctrl-C stops" if args.seconds is None else f" for {args.seconds:g} s"),
@@ -307,6 +365,28 @@ def _cmd_devices(args) -> int:
     return 0
 
 
+def _cmd_latency(args) -> int:
+    from .latency import measure_device, save_latency
+
+    device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
+    print(f"lmk: playing {args.runs} sweeps of {args.seconds:g} s through {device or 'the default device'} "
+          f"and recording them ...", file=sys.stderr, flush=True)
+
+    def progress(done: int, total: int) -> None:
+        print(f"lmk: sweep {done} of {total} heard", file=sys.stderr, flush=True)
+
+    measurement = measure_device(device, sample_rate=args.rate, seconds=args.seconds, runs=args.runs,
+                                 progress=progress)
+    stored = None if args.no_save else save_latency(measurement, device)
+    if args.json:
+        print(json.dumps({**measurement.to_json(), "stored": None if stored is None else str(stored)}))
+    else:
+        print(measurement)
+        if stored is not None:
+            print(f"stored in {stored}: live injection from this device is aligned by it")
+    return 0
+
+
 def _cmd_bench(args) -> int:
     from .bench import CONFIGS, LatencyResult, measure_latency, measure_render_speed
 
@@ -349,13 +429,17 @@ def _check_inputs(args) -> None:
         path = getattr(args, option, None)
         if path is not None and not path.is_file():
             raise UsageError(f"--{option}: no such file: {path}")
+    inject = getattr(args, "inject", None)
+    if inject is not None and not (inject == "mic" or inject.startswith("device:") or Path(inject).is_file()):
+        raise UsageError(f"--inject: no such file: {inject} (give an audio file"
+                         + (", 'mic' or 'device:NAME')" if hasattr(args, "input_latency") else ")"))
     seconds = getattr(args, "seconds", None)
     if seconds is not None and not seconds > 0:
         raise UsageError(f"--seconds must be > 0, got {seconds:g}")
 
 
 COMMANDS = {"play": _cmd_play, "serve": _cmd_serve, "render": _cmd_render, "embed": _cmd_embed,
-            "devices": _cmd_devices, "bench": _cmd_bench, "eval": _cmd_eval}
+            "devices": _cmd_devices, "latency": _cmd_latency, "bench": _cmd_bench, "eval": _cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -253,3 +253,34 @@ def test_a_replay_needs_the_input_it_logged(tmp_path):
     log.write_text("\n".join(lines) + "\n")
     with pytest.raises(SessionError, match="names no input WAV"):
         render_session(log, tmp_path / "o.wav")
+
+
+@pytest.mark.integration
+def test_lmk_render_injects_a_file_in_looper_mode(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from livemusic_kernel import read_wav
+    from livemusic_kernel.recorder import WavRecorder
+
+    lmk = shutil.which("lmk", path=str(Path(sys.executable).parent)) or shutil.which("lmk")
+    with WavRecorder(tmp_path / "in.wav", RATE, 2, "float32") as recorder:
+        recorder.write(chord_loop(4.0))
+    common = [lmk, "render", "--prompt", "ambient", "--seconds", "6", "--bpm", "120"]
+
+    def run(*args):
+        return subprocess.run([*common, *args], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+
+    assert run("--out", "plain.wav").returncode == 0
+    result = run("--out", "steered.wav", "--inject", "in.wav", "--inject-mode", "looper", "--inject-gain", "2",
+                 "--loop-beats", "4")
+    assert result.returncode == 0, result.stderr
+    assert "injecting file in.wav (looped) in looper mode" in result.stderr
+    plain, steered = read_wav(tmp_path / "plain.wav")[0], read_wav(tmp_path / "steered.wav")[0]
+    assert len(plain) == len(steered) == 6 * RATE and not np.array_equal(plain, steered)
+    missing = run("--out", "x.wav", "--inject", "nothing.wav")
+    assert missing.returncode == 2 and "--inject: no such file: nothing.wav (give an audio file)" in missing.stderr
+    bad = run("--out", "x.wav", "--inject", "in.wav", "--inject-gain", "-3")
+    assert bad.returncode == 2 and "inject_gain" in bad.stderr
