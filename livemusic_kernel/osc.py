@@ -125,6 +125,8 @@ class OscServer:
         self._threads: list[threading.Thread] = []
         self._last_beat = math.inf
         self._seen_messages = engine.message_count
+        self._left_link = False
+        self._last_link: tuple = ()
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> OscServer:
@@ -282,6 +284,9 @@ class OscServer:
     # -- handlers (one per handler name in the table) -----------------------------------------------
     def _on_play(self, values, when, sender):
         self.engine.start()
+        link = _link_session(self.engine)
+        if link is not None and self._left_link:  # starting joins Link: stay out if a sender left it
+            link.enabled = False
 
     def _on_stop(self, values, when, sender):
         self.engine.stop()
@@ -322,10 +327,25 @@ class OscServer:
                           steps=steps, at_sample=when)
 
     def _on_bpm(self, values, when, sender):
-        self.engine.set_bpm(values["bpm"], ramp_beats=values["ramp_beats"] or None, at_sample=when)
+        ramp = values["ramp_beats"] or None
+        if _link_session(self.engine) is not None:  # through the clock, as the Transport widget does: peers follow
+            at_beat = None if when is None else self.engine.tempo.beat_at(when)
+            self.engine.clock.set_tempo(values["bpm"], at_beat=at_beat, ramp_beats=ramp)
+        else:
+            self.engine.set_bpm(values["bpm"], ramp_beats=ramp, at_sample=when)
 
     def _on_meter(self, values, when, sender):
         self.engine.set_meter(values["beats_per_bar"], at_sample=when)
+
+    def _on_link(self, values, when, sender):
+        if values["enabled"] not in (0, 1):
+            raise _Refused(f"enabled is 1 (join the Link session) or 0 (leave it), got {values['enabled']}")
+        link = _link_session(self.engine)
+        if link is None:
+            raise _Refused("this engine keeps its own clock, not Ableton Link: start it with lmk serve --link "
+                           "(pip install 'livemusic-kernel[link]')")
+        link.enabled = bool(values["enabled"])
+        self._left_link = not link.enabled
 
     def _on_temperature(self, values, when, sender):
         self.engine.set(temperature=values["value"], at_sample=when)
@@ -372,6 +392,18 @@ class OscServer:
         self._send(sender, "/lmk/figures", "latency_p95_ms", _finite(f.latency_ms.p95), "underruns", f.underruns,
                    "realtime_factor", _finite(f.realtime_factor), "queue_ms", f.queue_ms, "errors", f.errors,
                    "events", f.events, "late_events", f.late_events, "played_s", f.played_s)
+
+    def _on_query_link(self, values, when, sender):
+        self._send(sender, "/lmk/link", *self._link_status())
+
+    def _link_status(self) -> tuple[int, int, float, float]:
+        """enabled, peers, tempo, quantum: the Link session as the engine sees it (zeros without Link)."""
+        link = _link_session(self.engine)
+        if link is None:
+            return 0, 0, float(self.engine.bpm), 0.0
+        clock = self.engine.clock
+        peers = int(clock.peers) if link.enabled else 0  # Link counts departed peers for a while
+        return int(link.enabled), peers, float(clock.session_tempo), float(clock.quantum)
 
     def _on_subscribe(self, values, when, sender):
         self.subscribers.add((values["host"], _port(values["port"])))
@@ -432,6 +464,18 @@ class OscServer:
         for text in list(engine.messages)[-new:] if new > 0 else []:
             for subscriber in tuple(self.subscribers):
                 self._send(subscriber, "/lmk/message", text)
+        if _link_session(engine) is not None:
+            status = self._link_status()
+            if status[:2] != self._last_link[:2]:  # an app joined or left, or the engine did
+                self._last_link = status
+                for subscriber in tuple(self.subscribers):
+                    self._send(subscriber, "/lmk/link", *status)
+
+
+def _link_session(engine: Engine):
+    """The Ableton Link session of an engine on a LinkClock, else None. LinkClock has no public
+    switch for joining and leaving, so this reaches its session (``enabled`` is Link's own)."""
+    return getattr(engine.clock, "_link", None)
 
 
 def _length_frames(buffer: bytes) -> tuple[list[bytes], bytes]:
