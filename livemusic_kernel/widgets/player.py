@@ -20,6 +20,18 @@ page that is gone; the next report starts the stream again.
 
 Browsers start audio only from a user gesture, so the view's Listen button
 starts it (:meth:`start` from code only opens the stream).
+
+**The browser's microphone.** The view's mic button asks the browser for its
+microphone and the Player's own AudioWorklet captures it, so the performer
+plays along with exactly what this tab plays: each packet (40 ms) is stamped
+with the engine sample the performer heard as they played its first frame
+(the worklet knows which sample it is playing; the browser's base, output and
+input latency are taken off), resampled to the engine's rate if the audio
+context runs at another, and sent to the kernel as 16-bit PCM in a binary
+request. The kernel injects it through a :class:`~livemusic_kernel.sources.PushSource`
+named ``"browser-mic"`` (``engine.inject``): it reaches the model's context,
+never the speakers. Input that arrives after its place in the context was
+filled (a cell kept the kernel busy) is dropped by the injector and counted.
 """
 
 from __future__ import annotations
@@ -32,13 +44,22 @@ import numpy as np
 import traitlets
 
 from ..engine import Engine
+from ..errors import InjectionError
+from ..injection import InjectionHandle
+from ..sources import PushSource
 from ._base import InstrumentWidget, frontend_file, frontend_source, integer, number, request, text
 from ._tap import AudioTap
 
-__all__ = ["Player", "ENCODINGS"]
+__all__ = ["Player", "ENCODINGS", "MIC_SOURCE"]
 
-#: How audio travels to the browser: bytes per sample.
+#: How audio travels to the browser (and the microphone's audio back): bytes per sample.
 ENCODINGS = {"int16": 2, "float32": 4}
+#: The name of the source the browser's microphone is injected through.
+MIC_SOURCE = "browser-mic"
+#: The largest microphone packet the kernel takes, in seconds (the view sends 40 ms).
+MIC_PACKET_SECONDS = 1.0
+#: The microphone gain's range (a level in the model's context, on top of ``inject_gain``).
+MIC_GAIN_RANGE = (0.0, 4.0)
 
 
 def encode(audio: np.ndarray, encoding: str) -> bytes:
@@ -46,6 +67,21 @@ def encode(audio: np.ndarray, encoding: str) -> bytes:
     if encoding == "int16":
         return (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
     return np.ascontiguousarray(audio, dtype="<f4").tobytes()
+
+
+def decode(data: bytes, encoding: str, frames: int, channels: int) -> np.ndarray:
+    """The inverse of :func:`encode`: float32 (frames, channels), checked against the header."""
+    expected = frames * channels * ENCODINGS[encoding]
+    if len(data) != expected:
+        raise ValueError(f"the buffer holds {len(data)} bytes; {frames} frames of {channels} channels of "
+                         f"{encoding} are {expected}")
+    if encoding == "int16":
+        audio = np.frombuffer(data, dtype="<i2").astype(np.float32) / np.float32(32767.0)
+    else:
+        audio = np.frombuffer(data, dtype="<f4").astype(np.float32)
+        if not np.isfinite(audio).all():
+            raise ValueError("the microphone's audio holds NaN or infinite samples")
+    return audio.reshape(frames, channels)
 
 
 class Player(InstrumentWidget):
@@ -67,6 +103,13 @@ class Player(InstrumentWidget):
     streaming = traitlets.Bool(False).tag(sync=True)
     #: The browser's newest report: frames received and played, underruns, buffer fill (ms), ...
     browser = traitlets.Dict().tag(sync=True)
+    #: True while the kernel injects the browser's microphone (a view that has it sends it).
+    mic = traitlets.Bool(False).tag(sync=True)
+    #: The microphone's level in the model's context (on top of the engine's ``inject_gain``).
+    mic_gain = traitlets.Float(1.0).tag(sync=True)
+    #: What the kernel got from the microphone: frames, packets, refused packets, the newest packet's
+    #: level (dBFS) and how far behind the kernel's output the performer's input arrived (lag_ms).
+    mic_input = traitlets.Dict().tag(sync=True)
 
     def __init__(self, engine: Engine, *, encoding: str = "int16", lead_ms: float = 250.0,
                  max_behind: float = 10.0, max_silence: float = 300.0, **kwargs: Any):
@@ -86,6 +129,9 @@ class Player(InstrumentWidget):
         self._sent = 0
         self._skipped = 0
         self._reported_at = 0.0
+        self._mic: InjectionHandle | None = None
+        self._mic_source: PushSource | None = None
+        self._mic_counts = {"frames": 0, "packets": 0, "refused": 0, "full": 0}
         self._closers.append(self.stop)
 
     # -- the stream ----------------------------------------------------------------------------------
@@ -108,7 +154,8 @@ class Player(InstrumentWidget):
         self.streaming = True
 
     def stop(self) -> None:
-        """Stop sending audio (idempotent)."""
+        """Stop sending audio, and stop injecting the microphone (idempotent)."""
+        self.stop_mic()
         with self._tap_lock:
             tap, self._tap = self._tap, None
         if tap is not None:
@@ -136,6 +183,51 @@ class Player(InstrumentWidget):
         backlog = self._sent - int(self.browser.get("received", 0))
         return backlog > self.max_behind * self.sample_rate
 
+    # -- the browser's microphone --------------------------------------------------------------------
+    @property
+    def mic_handle(self) -> InjectionHandle | None:
+        """The injection of the browser's microphone (``received``, ``dropped``, ``stop()``), or None."""
+        return self._mic
+
+    def start_mic(self, channels: int = 1) -> InjectionHandle:
+        """Inject what the browser's microphone sends (the view's mic button calls this first)."""
+        if self._mic is not None and not self._mic.finished:
+            if self._mic_source.channels == channels:
+                return self._mic
+            self.stop_mic()
+        source = PushSource(MIC_SOURCE, channels=channels, latency=0.0)  # stamped: no round trip to take off
+        try:
+            self._mic = self.engine.inject(source)
+        except InjectionError as error:
+            raise ValueError(str(error)) from None  # a refusal the view shows, not a kernel failure
+        self._mic_source = source
+        self.mic = True
+        return self._mic
+
+    def stop_mic(self) -> None:
+        """Stop injecting the browser's microphone (idempotent)."""
+        handle, self._mic, self._mic_source = self._mic, None, None
+        if handle is not None:
+            handle.stop()
+        self.mic = False
+
+    def _take_mic(self, sample: int, audio: np.ndarray) -> bool:
+        source = self._mic_source
+        if source is None or self._mic is None or self._mic.finished:
+            raise ValueError("the microphone is off in the kernel: send mic_start first")
+        if audio.shape[1] != source.channels:
+            raise ValueError(f"the microphone was started with {source.channels} channel(s); "
+                             f"this packet has {audio.shape[1]}")
+        taken = source.push(audio * np.float32(self.mic_gain), sample=sample)
+        counts = self._mic_counts
+        counts["packets"] += 1
+        counts["frames" if taken else "full"] += len(audio)
+        peak = float(np.abs(audio).max()) if len(audio) else 0.0
+        rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if len(audio) else 0.0
+        self.mic_input = {**counts, "peak_db": _db(peak), "rms_db": _db(rms), "last_sample": sample,
+                          "lag_ms": round(1000 * (self.engine.played - sample) / self.sample_rate, 1)}
+        return taken
+
     # -- requests from the browser -------------------------------------------------------------------
     @request("start")
     def _request_start(self, content: dict, buffers: list) -> dict:
@@ -159,6 +251,42 @@ class Player(InstrumentWidget):
         report["context"] = text(content, "context", 80, default="AudioWorklet")
         self.browser = report
         self._reported_at = time.monotonic()
+
+    @request("mic_start")
+    def _request_mic_start(self, content: dict, buffers: list) -> dict:
+        channels = integer(content, "channels", 1, 2, default=1)
+        integer(content, "context_rate", 8000, 384000, default=self.sample_rate)  # checked; the worklet resamples
+        handle = self.start_mic(channels)
+        return {"sample_rate": self.sample_rate, "channels": channels, "source": handle.source.describe()}
+
+    @request("mic_stop")
+    def _request_mic_stop(self, content: dict, buffers: list) -> None:
+        self.stop_mic()
+
+    @request("mic_gain")
+    def _request_mic_gain(self, content: dict, buffers: list) -> None:
+        self.mic_gain = number(content, "gain", *MIC_GAIN_RANGE)
+
+    @request("mic")
+    def _request_mic(self, content: dict, buffers: list) -> dict:
+        try:
+            sample = integer(content, "sample", 0, 2**53)
+            frames = integer(content, "frames", 1, int(MIC_PACKET_SECONDS * self.sample_rate))
+            channels = integer(content, "channels", 1, 2)
+            encoding = text(content, "encoding", 16, default="int16")
+            if encoding not in ENCODINGS:
+                raise ValueError(f"unknown encoding {encoding!r}; choose one of: {', '.join(ENCODINGS)}")
+            if len(buffers) != 1:
+                raise ValueError(f"a microphone packet carries its audio as one binary buffer, got {len(buffers)}")
+            taken = self._take_mic(sample, decode(bytes(buffers[0]), encoding, frames, channels))
+        except ValueError:
+            self._mic_counts["refused"] += 1
+            raise
+        return {"taken": taken}
+
+
+def _db(level: float) -> float:
+    return round(20 * np.log10(max(level, 1e-6)), 1)
 
 
 def _check_lead(lead_ms: float) -> float:
