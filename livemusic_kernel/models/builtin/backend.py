@@ -12,6 +12,8 @@ Magenta RT lacks.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ...audio import AudioClip
@@ -78,7 +80,12 @@ class BuiltinBackend(Backend):
 
     def step(self, state: StreamState, request: BlockRequest) -> tuple[np.ndarray, StreamState]:
         style = request.controls.style or self._neutral
-        return self._generator.step(state, request, style.vector)
+        audio, after = self._generator.step(state, request, style.vector)
+        feedback = request.controls.feedback_gain
+        if feedback != 1.0:  # its own output at that level in what it hears (the injection control)
+            own = self._generator._listener.hear(state.listener, audio * np.float32(feedback), request.start)
+            after = replace(after, listener=own)
+        return audio, after
 
     def hear(self, state: StreamState, audio: np.ndarray, start: int) -> StreamState:
         """Mix other audio (a performer's injected input, 48 kHz, starting at absolute sample

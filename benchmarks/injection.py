@@ -1,0 +1,47 @@
+"""Audio injection: does the builtin model follow a performer, and never play them back?
+
+Ten synthesized performances (plucked triads and a bass on a syncopated figure, 120 BPM, each in
+its own key) are injected for 20 s in free mode; the 4 s of output that follow (two 2 s blocks)
+are analysed. Baseline in the same run: the same renders without injection. Then looper mode's
+loop boundaries against the clock, offline.
+
+    python benchmarks/injection.py [--guidance 0.5] [--inject-gain 2] [--feedback-gain 0.25]
+"""
+
+import argparse
+
+from livemusic_kernel._injection_bench import KEYS, looper_alignment, trial
+from livemusic_kernel.models.builtin.analysis import key_name
+
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("--guidance", type=float, default=0.5)
+parser.add_argument("--inject-gain", type=float, default=2.0)
+parser.add_argument("--feedback-gain", type=float, default=0.25)
+parser.add_argument("--prompt", default="house")
+args = parser.parse_args()
+
+
+def name(key):
+    return key_name(key[0], "minor" if key[1] else "major")
+
+
+controls = {"inject_gain": args.inject_gain, "feedback_gain": args.feedback_gain}
+print(f"prompt {args.prompt!r}, guidance {args.guidance:g}, {controls}")
+print(f"{'input key':<10} {'output':<10} {'baseline':<10} {'onsets':>7} {'base':>6} {'contains':>9} {'base':>6}")
+trials = []
+for key in KEYS:
+    t = trial(key, prompt=args.prompt, guidance=args.guidance, controls=controls)
+    trials.append(t)
+    print(f"{name(key):<10} {name(t.heard_key) + (' ok' if t.followed else ''):<10} "
+          f"{name(t.baseline_key) + (' ok' if t.baseline_followed else ''):<10} {t.onsets:7.2f} "
+          f"{t.baseline_onsets:6.2f} {t.containment:9.3f} {t.baseline_containment:6.3f}")
+n = len(trials)
+print(f"key (or relative) two blocks after 20 s of input: {sum(t.followed for t in trials)}/{n} "
+      f"(baseline without input {sum(t.baseline_followed for t in trials)}/{n}; issue 7 asks >= 80%)")
+print(f"onset correlation input vs output: mean {sum(t.onsets for t in trials) / n:.2f} "
+      f"(baseline {sum(t.baseline_onsets for t in trials) / n:.2f})")
+print(f"input contained in the output (max normalized cross-correlation): worst "
+      f"{max(t.containment for t in trials):.3f} (baseline {max(t.baseline_containment for t in trials):.3f})")
+for bpm, beats in ((123.0, 4), (97.0, 3), (120.0, 8)):
+    errors = looper_alignment(bpm=bpm, loop_beats=beats, loops=4)
+    print(f"looper at {bpm:g} BPM, {beats}-beat loops: boundary errors {errors} samples")
