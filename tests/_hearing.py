@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 from livemusic_kernel.models.click import ClickBackend
 
@@ -31,3 +32,14 @@ class HearingClick(ClickBackend):
                 if end > start:
                     out[start:end] += audio[:end - start]
         return out
+
+
+@pytest.fixture
+def hearing():
+    """An offline engine (120 BPM) playing a HearingClick: (engine, backend)."""
+    from livemusic_kernel import Engine
+
+    backend = HearingClick()
+    engine = Engine(backend, sink=None, quiet=True, bpm=120)
+    yield engine, backend
+    engine.close()

@@ -13,7 +13,7 @@ import pytest
 from _widgets import ok, refused
 
 from livemusic_kernel import MissingExtraError
-from livemusic_kernel.widgets import Instrument, Player, PromptMixer, Scope, Timeline, Transport, XYPad
+from livemusic_kernel.widgets import Injection, Instrument, Player, PromptMixer, Scope, Timeline, Transport, XYPad
 from livemusic_kernel.widgets._base import FRONTEND, InstrumentWidget, Pending, flag, integer, number, request, text
 
 frontend = _widgets.frontend
@@ -155,18 +155,19 @@ def test_without_the_jupyter_extra_the_widgets_name_it():
 def test_engine_ui_lays_out_every_widget(frontend, engine):
     ui = engine.ui(corners=["a", "b", "c", "d"], player={"lead_ms": 400})
     assert isinstance(ui, Instrument)
-    parts = [ui.transport, ui.player, ui.mixer, ui.xy, ui.scope, ui.timeline]
-    kinds = [Transport, Player, PromptMixer, XYPad, Scope, Timeline]
+    parts = [ui.transport, ui.player, ui.mixer, ui.xy, ui.scope, ui.timeline, ui.inject]
+    kinds = [Transport, Player, PromptMixer, XYPad, Scope, Timeline, Injection]
     assert all(isinstance(part, kind) for part, kind in zip(parts, kinds, strict=True))
     assert list(ui.children[0].children) == parts
     assert "lmk-instrument" in ui.children[0]._dom_classes and "lmk-stage" in ui._dom_classes
-    for area, part in zip(("transport", "player", "mixer", "xy", "scope", "timeline"), parts, strict=True):
+    for area, part in zip(("transport", "player", "mixer", "xy", "scope", "timeline", "inject"), parts, strict=True):
         assert f"lmk-area-{area}" in part._dom_classes
     assert ui.xy.corners == ["a", "b", "c", "d"] and ui.player.lead_ms == 400
     assert len(engine._listeners) == 1  # the Scope listens; the Player only once started
     ui.player.start()
+    assert len(engine._injector._listeners) == 1  # the Injection panel hears the input's level
     ui.close()
-    assert engine._listeners == ()
+    assert engine._listeners == () and engine._injector._listeners == ()
     assert all(p.comm is None for p in parts)
     assert all(not p._subscriptions or all(s not in p._subscriptions[0].watcher._subscriptions
                                             for s in p._subscriptions) for p in parts)

@@ -4,10 +4,10 @@ gets an error reply (never an exception into the kernel) and leaves the injectio
 
 from __future__ import annotations
 
+import _hearing
 import _widgets
 import numpy as np
 import pytest
-from _hearing import HearingClick
 from _widgets import ok, refused
 
 from livemusic_kernel import Engine
@@ -18,12 +18,7 @@ frontend = _widgets.frontend
 RATE = 48000
 
 
-@pytest.fixture
-def hearing():
-    backend = HearingClick()
-    engine = Engine(backend, sink=None, quiet=True)
-    yield engine, backend
-    engine.close()
+hearing = _hearing.hearing
 
 
 def tone(frames: int, start: int = 0, frequency: float = 441.0) -> np.ndarray:

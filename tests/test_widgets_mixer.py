@@ -13,7 +13,7 @@ import soundfile
 from _widgets import ok, refused, wait_until
 
 from livemusic_kernel.widgets import PromptMixer
-from livemusic_kernel.widgets import mixer as mixer_module
+from livemusic_kernel.widgets import _base as base_module
 
 frontend = _widgets.frontend
 engine = _widgets.engine
@@ -116,7 +116,7 @@ def test_uploads_that_are_not_audio_or_too_large_are_refused(frontend, engine, m
     refused(frontend.send(mixer, upload, [b""]), "x.wav is empty")
     refused(frontend.send(mixer, upload, []), "one binary buffer, got 0")
     refused(frontend.send(mixer, upload, [wav_bytes(), wav_bytes()]), "one binary buffer, got 2")
-    monkeypatch.setattr(mixer_module, "MAX_UPLOAD", 1000)
+    monkeypatch.setattr(base_module, "MAX_UPLOAD", 1000)
     refused(frontend.send(mixer, upload, [wav_bytes()]), "the largest upload is")
     refused(frontend.send(mixer, {**upload, "filename": ""}, [wav_bytes()]), "filename must be non-empty text")
     land(engine, mixer)

@@ -7,7 +7,9 @@ Each widget works alone, and ``engine.ui()`` lays them all out together:
 * :class:`XYPad` blends four corner prompts with one dot;
 * :class:`Transport` starts and stops, sets the tempo, ticks the beat and shows the figures;
 * :class:`Scope` shows level meters and a scrolling spectrogram of the output;
-* :class:`Timeline` shows what is scheduled, moving with the clock.
+* :class:`Timeline` shows what is scheduled, moving with the clock;
+* :class:`Injection` sets how a performer's audio steers the model, and shows what it gets
+  (the browser's microphone is the Player's mic button).
 
 They need the ``jupyter`` extra: ``pip install 'livemusic-kernel[jupyter]'``.
 """
@@ -20,6 +22,7 @@ try:
 except ImportError:
     raise MissingExtraError("the notebook widgets", "jupyter", "anywidget") from None
 
+from .injection import Injection
 from .instrument import Instrument
 from .mixer import PromptMixer
 from .player import Player
@@ -28,4 +31,4 @@ from .timeline import Timeline
 from .transport import Transport
 from .xypad import XYPad
 
-__all__ = ["Instrument", "Player", "PromptMixer", "Scope", "Timeline", "Transport", "XYPad"]
+__all__ = ["Injection", "Instrument", "Player", "PromptMixer", "Scope", "Timeline", "Transport", "XYPad"]

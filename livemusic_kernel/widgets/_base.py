@@ -19,6 +19,7 @@ made from code, OSC or clock callbacks show up in every view.
 
 from __future__ import annotations
 
+import io
 import math
 import sys
 import threading
@@ -29,13 +30,18 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import numpy as np
 import traitlets
 
+from ..audio import AudioClip
 from ..engine import Engine
 from ._watch import Subscription, watch
 
 __all__ = ["InstrumentWidget", "request", "frontend_file", "frontend_source", "Pending",
-           "number", "integer", "text", "flag", "finite", "clock_state"]
+           "number", "integer", "text", "flag", "finite", "clock_state", "uploaded_audio", "MAX_UPLOAD", "decibels"]
+
+#: The largest audio file a browser may upload, in bytes.
+MAX_UPLOAD = 64 * 1024 * 1024
 
 
 def _frontend_dir() -> Path:
@@ -132,6 +138,36 @@ def finite(value: float, digits: int = 3) -> float | None:
     """A number ready for JSON: rounded, and None where it is NaN or infinite."""
     value = float(value)
     return round(value, digits) if math.isfinite(value) else None
+
+
+def uploaded_audio(buffers: list, name: str, instead: str) -> AudioClip:
+    """An audio file a browser sent as one binary buffer, read by libsndfile from memory.
+    ``instead`` says what to do with a file too large to upload (it ends the error message)."""
+    import soundfile
+
+    if len(buffers) != 1:
+        raise ValueError(f"an audio upload carries the file as one binary buffer, got {len(buffers)}")
+    data = bytes(buffers[0])
+    if not data:
+        raise ValueError(f"{name} is empty")
+    if len(data) > MAX_UPLOAD:
+        raise ValueError(f"{name} is {len(data) / 2**20:.0f} MB; the largest upload is "
+                         f"{MAX_UPLOAD // 2**20} MB: trim it, or {instead}")
+    try:
+        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (RuntimeError, TypeError, soundfile.LibsndfileError) as error:
+        formats = ", ".join(sorted(soundfile.available_formats()))
+        raise ValueError(f"cannot read {name} as audio ({error}); readable formats: {formats}") from None
+    if not len(samples):
+        raise ValueError(f"{name} holds no samples")
+    if not np.isfinite(samples).all():
+        raise ValueError(f"{name} holds NaN or infinite samples")
+    return AudioClip.from_array(samples, rate)
+
+
+def decibels(level: float) -> float:
+    """A level in dBFS, rounded for display; -120 stands for silence."""
+    return round(20 * math.log10(max(level, 1e-6)), 1)
 
 
 def clock_state(engine: Engine) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 The layout is a grid that adapts to the notebook's width: on a wide page the
 Transport and Player share the top row, the prompts and the XY pad the middle,
-the Scope and the Timeline the bottom; on a narrow one they stack.
+the Scope and the Timeline the next, audio injection the bottom; on a narrow one they stack.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import ipywidgets
 
 from ..engine import Engine
+from .injection import Injection
 from .mixer import PromptMixer
 from .player import Player
 from .scope import Scope
@@ -24,7 +25,7 @@ __all__ = ["Instrument"]
 
 
 class Instrument(ipywidgets.VBox):
-    """The Transport, Player, PromptMixer, XYPad, Scope and Timeline of one engine.
+    """The Transport, Player, PromptMixer, XYPad, Scope, Timeline and Injection of one engine.
 
     Each is an attribute (``ui.mixer``, ``ui.player``, ...) and works alone
     too; ``corners`` are the XY pad's prompts and ``player`` the Player's
@@ -40,8 +41,9 @@ class Instrument(ipywidgets.VBox):
         self.xy = XYPad(engine, corners)
         self.scope = Scope(engine)
         self.timeline = Timeline(engine)
+        self.inject = Injection(engine)
         parts = {"transport": self.transport, "player": self.player, "mixer": self.mixer, "xy": self.xy,
-                 "scope": self.scope, "timeline": self.timeline}
+                 "scope": self.scope, "timeline": self.timeline, "inject": self.inject}
         for area, widget in parts.items():
             widget.add_class(f"lmk-area-{area}")
         grid = ipywidgets.Box(list(parts.values()))

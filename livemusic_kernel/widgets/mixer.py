@@ -13,21 +13,17 @@ callback appears as soon as it does.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import numpy as np
 import traitlets
 
 from ..audio import AudioClip
 from ..engine import Engine
 from ..style import Prompt, Slot
-from ._base import InstrumentWidget, Pending, frontend_file, number, request, text
+from ._base import InstrumentWidget, Pending, frontend_file, number, request, text, uploaded_audio
 
 __all__ = ["PromptMixer"]
 
-#: The largest audio file the browser may upload, in bytes.
-MAX_UPLOAD = 64 * 1024 * 1024
 #: The largest weight a row accepts (weights are relative: the blend divides by their sum).
 MAX_WEIGHT = 100.0
 
@@ -126,15 +122,7 @@ class PromptMixer(InstrumentWidget):
         slot = text(content, "slot", 64)
         name = text(content, "filename", 200)
         weight = self._requested_weight(content, slot)
-        if len(buffers) != 1:
-            raise ValueError(f"an audio upload carries the file as one binary buffer, got {len(buffers)}")
-        data = bytes(buffers[0])
-        if not data:
-            raise ValueError(f"{name} is empty")
-        if len(data) > MAX_UPLOAD:
-            raise ValueError(f"{name} is {len(data) / 2**20:.0f} MB; the largest upload is "
-                             f"{MAX_UPLOAD // 2**20} MB: trim it, or give its path from code with set_prompt()")
-        clip = _decode(data, name)
+        clip = uploaded_audio(buffers, name, "give its path from code with set_prompt()")
         self.engine.set_prompt(slot, Prompt.of_audio(clip, weight))
         self._uploads[slot] = (clip, name)
         self._expect(slot, name, weight)
@@ -152,18 +140,3 @@ class PromptMixer(InstrumentWidget):
         self._pending.expect(("weight", slot), weight)
         self._update(slots=self._rows())
 
-
-def _decode(data: bytes, name: str) -> AudioClip:
-    """An uploaded audio file, read by libsndfile from memory."""
-    import soundfile
-
-    try:
-        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except (RuntimeError, TypeError, soundfile.LibsndfileError) as error:
-        formats = ", ".join(sorted(soundfile.available_formats()))
-        raise ValueError(f"cannot read {name} as audio ({error}); readable formats: {formats}") from None
-    if not len(samples):
-        raise ValueError(f"{name} holds no samples")
-    if not np.isfinite(samples).all():
-        raise ValueError(f"{name} holds NaN or infinite samples")
-    return AudioClip.from_array(samples, rate)

@@ -47,7 +47,7 @@ from ..engine import Engine
 from ..errors import InjectionError
 from ..injection import InjectionHandle
 from ..sources import PushSource
-from ._base import InstrumentWidget, frontend_file, frontend_source, integer, number, request, text
+from ._base import InstrumentWidget, decibels, frontend_file, frontend_source, integer, number, request, text
 from ._tap import AudioTap
 
 __all__ = ["Player", "ENCODINGS", "MIC_SOURCE"]
@@ -224,7 +224,7 @@ class Player(InstrumentWidget):
         counts["frames" if taken else "full"] += len(audio)
         peak = float(np.abs(audio).max()) if len(audio) else 0.0
         rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if len(audio) else 0.0
-        self.mic_input = {**counts, "peak_db": _db(peak), "rms_db": _db(rms), "last_sample": sample,
+        self.mic_input = {**counts, "peak_db": decibels(peak), "rms_db": decibels(rms), "last_sample": sample,
                           "lag_ms": round(1000 * (self.engine.played - sample) / self.sample_rate, 1)}
         return taken
 
@@ -284,9 +284,6 @@ class Player(InstrumentWidget):
             raise
         return {"taken": taken}
 
-
-def _db(level: float) -> float:
-    return round(20 * np.log10(max(level, 1e-6)), 1)
 
 
 def _check_lead(lead_ms: float) -> float:
