@@ -126,6 +126,7 @@ class OscServer:
         self._last_beat = math.inf
         self._seen_messages = engine.message_count
         self._left_link = False
+        self.route = None  # the SuperCollider kit's file-and-buffer route, once asked for
         self._last_link: tuple = ()
 
     # -- running ---------------------------------------------------------------------------
@@ -143,6 +144,7 @@ class OscServer:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=2.0)
+        self._close_route()
         self._socket.close()
         if self._tcp is not None:
             self._tcp.close()
@@ -404,6 +406,37 @@ class OscServer:
         clock = self.engine.clock
         peers = int(clock.peers) if link.enabled else 0  # Link counts departed peers for a while
         return int(link.enabled), peers, float(clock.session_tempo), float(clock.quantum)
+
+    def _on_sc_audio(self, values, when, sender):
+        from .scsynth import ScsynthRoute
+
+        if values["host"] not in _LOCAL:
+            raise _Refused("the file-and-buffer route needs scsynth on this machine (it reads the files the engine "
+                           "writes); for scsynth elsewhere use JACK (LMK.jackAr)")
+        self._close_route()
+        self.route = ScsynthRoute(self.engine, buffer=values["buffer"], phase_bus=values["phase_bus"],
+                                  node=values["node"], port=_port(values["port"]), host=values["host"],
+                                  log=self._log).start()
+        self._send(sender, "/lmk/done", "/lmk/sc/audio")
+
+    def _on_sc_audio_stop(self, values, when, sender):
+        self._close_route()
+
+    def _on_sc_inject(self, values, when, sender):
+        if self.route is None:
+            raise _Refused("no scsynth route to inject from: send /lmk/sc/audio first (LMK.audio)")
+        self.route.inject(values["buffer"])
+        self._send(sender, "/lmk/done", "/lmk/sc/inject")
+
+    def _on_sc_inject_stop(self, values, when, sender):
+        if self.route is not None and self.route.injection is not None:
+            self.route.injection.stop()
+            self.route.injection = None
+
+    def _close_route(self) -> None:
+        route, self.route = self.route, None
+        if route is not None:
+            route.close()
 
     def _on_subscribe(self, values, when, sender):
         self.subscribers.add((values["host"], _port(values["port"])))

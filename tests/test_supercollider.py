@@ -54,7 +54,8 @@ def test_the_quark_names_its_class_and_help():
     assert 'schelp: "LMK"' in quark
     help_file = (KIT / "LiveMusicKernel" / "HelpSource" / "Classes" / "LMK.schelp").read_text()
     source = (KIT / "LiveMusicKernel" / "classes" / "LMK.sc").read_text()
-    for method in ("prompt", "weight", "morph", "tempo", "noteOn", "at", "query", "subscribe", "onBeat", "free"):
+    for method in ("prompt", "weight", "morph", "tempo", "noteOn", "at", "query", "subscribe", "onBeat", "free",
+                   "audio", "inject", "stopInject", "injectMode", "injectGain", "injectFile"):
         assert f"METHOD:: {method}" in help_file and f"\t{method} {{" in source
 
 
@@ -66,7 +67,7 @@ fork {
     var buf;
     1.wait;
     buf = Buffer.alloc(s, 48000 * 2, 2);
-    SynthDef(\\lmkRecord, { |buf| RecordBuf.ar(LMK.ar, buf, loop: 0, doneAction: 2) }).send(s);
+    SynthDef(\\lmkRecord, { |buf| RecordBuf.ar(LMK.jackAr, buf, loop: 0, doneAction: 2) }).send(s);
     s.sync;
     Synth(\\lmkRecord, [\\buf, buf], RootNode(s));  // a server sclang did not boot has no default group
     2.5.wait;
@@ -97,7 +98,7 @@ def scsynth_on_jack(jack_server):
     if shutil.which("scsynth") is None:
         pytest.skip("scsynth is not installed (.ci/run installs supercollider-server)")
     port = 57197
-    synth = subprocess.Popen(["scsynth", "-u", str(port), "-i", "2", "-o", "2"], stdout=subprocess.PIPE,
+    synth = subprocess.Popen(["scsynth", "-u", str(port), "-i", "2", "-o", "2", "-l", "8"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True,
                              env={**os.environ, "JACK_NO_START_SERVER": "1"})  # never a server of its own
     lines = []
@@ -113,7 +114,7 @@ def scsynth_on_jack(jack_server):
 
 def test_the_frames_in_scsynths_buffer_are_the_engines_output(tmp_path, scsynth_on_jack):
     """The JACK route: PortAudio writes the engine's output into scsynth's inputs; a SynthDef
-    records LMK.ar into a buffer; its frames are the engine's recording, bit for bit."""
+    records LMK.jackAr into a buffer; its frames are the engine's recording, bit for bit."""
     import sys
 
     import numpy as np
@@ -141,3 +142,111 @@ def test_the_frames_in_scsynths_buffer_are_the_engines_output(tmp_path, scsynth_
     assert len(segment) == 24000
     starts = [i for i in np.flatnonzero(played[:, 0] == segment[0, 0]) if np.array_equal(played[i:i + 24000], segment)]
     assert len(starts) == 1  # half a second of scsynth's buffer is exactly one stretch of the engine's output
+
+
+ROUTE = """(
+var options = ServerOptions.new.maxLogins_(1).numInputBusChannels_(2).numOutputBusChannels_(2);
+var s = Server(\\lmk, NetAddr("127.0.0.1", PORT), options);
+var l = LMK("127.0.0.1", LMKPORT);
+s.startAliveThread;
+fork {
+    var buf, flowing = Condition.new;
+    1.wait;
+    l.audio(s, 4, { flowing.unhang });
+    flowing.hang;
+    buf = Buffer.alloc(s, 48000 * 3, 2);
+    SynthDef(\\lmkRecord, { |buf| RecordBuf.ar(LMK.ar, buf, loop: 0, doneAction: 2) }).send(s);
+    s.sync;
+    Synth.tail(RootNode(s), \\lmkRecord, [\\buf, buf]);
+    3.5.wait;
+    buf.write("OUT", "wav", "float");
+    s.sync;
+    l.free;
+    0.7.wait;
+    "LMK recorded".postln;
+    0.exit;
+};
+)"""
+
+
+def run_sclang(script: str, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """A script with the kit's class, headless."""
+    path = tmp_path / "script.scd"
+    path.write_text(script)
+    conf = tmp_path / "sclang_conf.yaml"
+    conf.write_text(f"includePaths:\n    - {KIT / 'LiveMusicKernel' / 'classes'}\nexcludeDefaultPaths: false\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX": "1"}
+    return subprocess.run(["sclang", "-l", str(conf), str(path)], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def noisy_engine(**options) -> Engine:
+    """The click model with seeded noise: every beat is unique, so a stretch of audio has one place."""
+    from livemusic_kernel.models.click import ClickBackend
+
+    engine = Engine("click", sink="null", quiet=True, **options)
+    engine.set_style(ClickBackend().style_for(decay=0.2, noise=0.5))
+    return engine
+
+
+def test_the_file_and_buffer_route_plays_the_engines_output_in_scsynth(tmp_path, scsynth_on_jack):
+    """The default route: the engine writes its blocks to files, scsynth reads them into a ring
+    at their sample's position and LMK.ar plays the ring at the position heard. Three seconds
+    recorded from LMK.ar in scsynth are one unbroken stretch of the engine's output, bit for bit."""
+    import numpy as np
+
+    from livemusic_kernel import read_wav
+
+    engine_wav, buffer_wav = tmp_path / "engine.wav", tmp_path / "buffer.wav"
+    engine = noisy_engine(record=engine_wav).start()
+    server = OscServer(engine, port=0, log=lambda line: None).start()
+    try:
+        result = run_sclang(ROUTE.replace("LMKPORT", str(server.port)).replace("PORT", str(scsynth_on_jack))
+                            .replace("OUT", str(buffer_wav)), tmp_path)
+        anchors = server.route.anchors if server.route else 0
+    finally:
+        server.close()
+        engine.close()
+    assert "LMK recorded" in result.stdout, result.stdout[-3000:]
+    assert "ERROR" not in result.stdout and "FAILURE" not in result.stdout, result.stdout[-3000:]
+    played, _ = read_wav(engine_wav)
+    recorded, rate = read_wav(buffer_wav)
+    sounding = np.flatnonzero(np.abs(recorded[:, 0]) > 0)
+    assert rate == 48000 and len(sounding) > 0
+    segment = recorded[sounding[0]:sounding[0] + 2 * 48000]
+    assert len(segment) == 2 * 48000
+    starts = [i for i in np.flatnonzero(played[:, 0] == segment[0, 0])
+              if np.array_equal(played[i:i + len(segment)], segment)]
+    assert anchors == 0  # l.free stopped the route (and freed its phase synth)
+    assert len(starts) == 1  # two seconds of scsynth's playing: one stretch of the engine's output
+
+
+def test_the_route_refuses_what_it_cannot_play_to(scsynth_on_jack):
+    """Over real sockets: no scsynth at that port, another machine, a buffer scsynth lacks,
+    a mono buffer, a ring too short, and injection before the route; each gets /lmk/error."""
+    from test_osc import Client, message
+
+    engine = Engine("click", sink="null", quiet=True).start()
+    try:
+        with OscServer(engine, port=0, log=lambda line: None) as server:
+            client = Client(server.port)
+            synth = Client(scsynth_on_jack)
+            synth.send(message("/b_alloc", 90, 48000, 1))
+            synth.send(message("/b_alloc", 91, 4800, 2))
+            assert synth.receive()[0] == "/done" and synth.receive()[0] == "/done"
+
+            def refused(*args) -> str:
+                address, params = client.ask(message("/lmk/sc/audio", *args))
+                assert (address, params[0]) == ("/lmk/error", "/lmk/sc/audio"), params
+                return params[1]
+
+            assert "no scsynth answered at 127.0.0.1:9" in refused(9, 0, 64, 5000)
+            assert "scsynth on this machine" in refused(scsynth_on_jack, 0, 64, 5000, "192.0.2.1")
+            assert "no buffer 77" in refused(scsynth_on_jack, 77, 64, 5000)
+            assert "holds 1 channels at 48000 Hz" in refused(scsynth_on_jack, 90, 64, 5000)
+            assert "at least a second" in refused(scsynth_on_jack, 91, 64, 5000)
+            address, params = client.ask(message("/lmk/sc/inject", 91))
+            assert address == "/lmk/error" and "send /lmk/sc/audio first" in params[1]
+            assert server.route is None
+    finally:
+        engine.close()
