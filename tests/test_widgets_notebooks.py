@@ -41,6 +41,26 @@ while not wanted <= {item["label"] for item in timeline.scheduled()} and time.mo
 labels = [item["label"] for item in timeline.scheduled()]
 assert wanted <= set(labels) and any(label.startswith("morph to main ← ambient pads") for label in labels), labels
 """),
+    "audio_injection.ipynb": ([SINK], """
+import time
+from livemusic_kernel.sources import FileSource
+from livemusic_kernel.widgets import Injection
+assert isinstance(performer_handle.source, FileSource)  # no microphone here: the file plays along
+deadline = time.monotonic() + 20
+while engine._injector.delivered_frames == 0 and time.monotonic() < deadline:
+    engine.wait(0.1)  # the model hears the performer: input reaches its context
+assert performer_handle.received > 0 and engine._injector.delivered_frames > 0, engine._injector.figures()
+assert isinstance(ui.inject, Injection) and ui.player.mic is False
+deadline = time.monotonic() + 10
+while not ui.inject.sources and time.monotonic() < deadline:
+    time.sleep(0.05)
+assert [row["name"] for row in ui.inject.sources] == ["file performer.wav (looped)"], ui.inject.sources
+deadline = time.monotonic() + 10
+while engine.controls.inject_mode != "looper" and time.monotonic() < deadline:
+    engine.wait(0.1)  # set at the next bar
+assert engine.controls.inject_mode == "looper" and engine.controls.loop_beats == 8
+assert len(audio) == round(32 * 60 / 100 * 48000) and np.abs(audio).max() > 0.01
+"""),
     "installation_mode.ipynb": ([SINK, ("OSC_PORT = 57130", "OSC_PORT = 0")], """
 import time
 deadline = time.monotonic() + 10

@@ -78,6 +78,7 @@ def test_the_timeline_follows_the_engine_by_itself(frontend, engine):
     (lambda e: e.clear_prompt("main", at_beat=9), "clear main"),
     (lambda e: e.clear_prompts(at_beat=9), "clear all prompts"),
     (lambda e: e.set(temperature=1.2, top_k=20, at_beat=9), "temperature 1.2, top_k 20"),
+    (lambda e: e.set(inject_mode="looper", loop_beats=8, at_beat=9), "inject_mode looper, loop_beats 8"),
     (lambda e: e.set_meter(3, at_beat=9), "3 beats a bar"),
     (lambda e: e.note_on(60, at_beat=9), "note on 60"),
     (lambda e: e.notes_off(at_beat=9), "all notes off"),

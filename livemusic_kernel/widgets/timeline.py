@@ -54,7 +54,9 @@ def describe_change(change: Change) -> str:
     if kind == "set_slots":
         return "prompts: " + ", ".join(f"{s.name} ← {_prompt_words(s)}" for s in change.slots.values())
     if kind == "set_params":
-        return ", ".join(f"{name} {value:g}" for name, value in change.values)
+        # Numbers read as numbers; inject_mode is a word ("free", "looper").
+        return ", ".join(f"{name} {value}" if isinstance(value, str) else f"{name} {value:g}"
+                         for name, value in change.values)
     if kind == "set_tempo":
         ramp = f" over {float(change.ramp_beats):g} beats" if change.ramp_beats else ""
         return f"{float(change.bpm):g} BPM{ramp}"
