@@ -168,9 +168,25 @@ def evaluate(client, expression: str, timeout: float = 60):
 REMOTE_HOST = "lmk-classroom.test"
 
 
-def launch_chromium(playwright):
+def playwright_api():
+    """Playwright's sync API, for Debian's Chromium; a pytest skip that says what is missing without them."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh test installs it as root)")
+    return pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+
+
+def launch_chromium(playwright, *flags: str):
+    """Debian's Chromium, headless; ``flags`` add to ours (see :func:`fake_microphone_flags`)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-        *CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {REMOTE_HOST} 127.0.0.1"])
+        *CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {REMOTE_HOST} 127.0.0.1", *flags])
+
+
+def fake_microphone_flags(wav: Path) -> list[str]:
+    """Chromium's fake capture device, playing ``wav`` (looped) as the microphone, allowed without asking."""
+    return ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}"]
 
 
 def run_all_cells(page, lab: Lab, notebook: str, timeout: float = 120, host: str = "127.0.0.1") -> None:
