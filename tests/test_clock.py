@@ -306,7 +306,8 @@ def test_bad_morphs_and_ramps_say_what_is_valid():
         engine.morph(LONG, beats=4, steps=0)
     with pytest.raises(ValueError, match="choose one of: lerp, slerp"):
         engine.morph(LONG, beats=4, via="spline")
-    with pytest.raises(ValueError, match="choose one of: temperature, top_k, guidance, or 'weight:<slot>'"):
+    with pytest.raises(ValueError, match="choose one of: temperature, top_k, guidance, inject_gain, feedback_gain, "
+                                         "input_gap, loop_beats, or 'weight:<slot>'"):
         engine.ramp("volume", 1.0, beats=4)
     with pytest.raises(KeyError, match="no prompt slot 'ghost'"):
         engine.ramp("weight:ghost", 1.0, beats=4)
