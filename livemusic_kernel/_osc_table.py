@@ -30,7 +30,7 @@ ADDRESSES: tuple[Address, ...] = (
     Address('/lmk/query/link', (), 'query_link', False),
     Address('/lmk/subscribe', (Arg('port', 'i'), Arg('host', 's', '127.0.0.1')), 'subscribe', False),
     Address('/lmk/unsubscribe', (Arg('port', 'i'), Arg('host', 's', '127.0.0.1')), 'unsubscribe', False),
-    Address('/lmk/sc/audio', (Arg('port', 'i'), Arg('buffer', 'i'), Arg('phase_bus', 'i'), Arg('node', 'i'), Arg('host', 's', '127.0.0.1')), 'sc_audio', False),
+    Address('/lmk/sc/audio', (Arg('port', 'i'), Arg('buffer', 'i'), Arg('phase_bus', 'i'), Arg('node', 'i'), Arg('host', 's', '127.0.0.1'), Arg('delay', 'f', 0.05)), 'sc_audio', False),
     Address('/lmk/sc/audio/stop', (), 'sc_audio_stop', False),
     Address('/lmk/sc/inject', (Arg('buffer', 'i'),), 'sc_inject', False),
     Address('/lmk/sc/inject/stop', (), 'sc_inject_stop', False),

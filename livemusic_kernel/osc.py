@@ -416,7 +416,7 @@ class OscServer:
         self._close_route()
         self.route = ScsynthRoute(self.engine, buffer=values["buffer"], phase_bus=values["phase_bus"],
                                   node=values["node"], port=_port(values["port"]), host=values["host"],
-                                  log=self._log).start()
+                                  delay=values["delay"], log=self._log).start()
         self._send(sender, "/lmk/done", "/lmk/sc/audio")
 
     def _on_sc_audio_stop(self, values, when, sender):

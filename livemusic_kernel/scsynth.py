@@ -74,13 +74,19 @@ class ScsynthRoute:
 
     ``buffer`` is a stereo buffer scsynth holds (its length is the ring's),
     ``phase_bus`` the audio bus the phase synth writes, ``node`` the node ID to
-    give the phase synth. :meth:`start` checks the buffer with scsynth and
-    raises :class:`SinkError` naming what to fix.
+    give the phase synth. scsynth plays each sample ``delay`` seconds after the
+    engine hears it: slack for blocks that reach scsynth late on a loaded
+    machine (SuperCollider's own ``Server.latency`` is the same idea). :meth:`start`
+    checks the buffer with scsynth and raises :class:`SinkError` naming what to fix.
     """
 
     def __init__(self, engine: Engine, *, buffer: int, phase_bus: int, node: int, port: int = 57110,
-                 host: str = "127.0.0.1", log: Callable[[str], None] | None = None, timeout: float = 2.0):
+                 host: str = "127.0.0.1", delay: float = 0.05, log: Callable[[str], None] | None = None,
+                 timeout: float = 2.0):
+        if not 0 <= delay <= 2:
+            raise ValueError(f"delay is in seconds, from 0 to 2, got {delay}")
         self.engine = engine
+        self.delay = float(delay)
         self.address = (host, int(port))
         self.buffer, self.phase_bus, self.node = int(buffer), int(phase_bus), int(node)
         self.timeout = timeout
@@ -88,6 +94,9 @@ class ScsynthRoute:
         self.frames = 0
         #: Frames written into scsynth's ring, files scsynth failed to read, re-anchorings of the phase.
         self.written = self.failures = self.anchors = 0
+        #: The least time, in seconds, between telling scsynth to read a block and its first sample being
+        #: heard (below scsynth's hardware buffer, the block came too late and the ring played old audio).
+        self.least_spare = float("inf")
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.connect(self.address)  # replies only from scsynth; a closed port is reported at once
@@ -201,7 +210,8 @@ class ScsynthRoute:
         heard = engine.heard_time(sample)
         if heard is None:
             return
-        soonest = engine.sample_heard_at(now + _ANCHOR_AHEAD)
+        heard += self.delay  # in scsynth
+        soonest = engine.sample_heard_at(now + _ANCHOR_AHEAD - self.delay)
         if soonest is not None and soonest > sample:
             sample, heard = soonest, now + _ANCHOR_AHEAD
         bundle = OscBundleBuilder(time.time() + (heard - now))
@@ -213,6 +223,9 @@ class ScsynthRoute:
         self.anchors += 1
 
     def _write_block(self, sample: int, block: np.ndarray) -> None:
+        heard = self.engine.heard_time(sample)
+        if heard is not None:
+            self.least_spare = min(self.least_spare, heard + self.delay - time.monotonic())
         position, at = sample % self.frames, 0
         while at < len(block):  # a block across the ring's end goes in two pieces
             piece = block[at:at + self.frames - position]
@@ -319,7 +332,7 @@ class _Injection:
             return
         self._next_poll = now + _INJECT_EVERY
         route = self.route
-        ready = route.engine.sample_heard_at(now - _INJECT_BEHIND)
+        ready = route.engine.sample_heard_at(now - route.delay - _INJECT_BEHIND)  # played by scsynth by then
         if ready is None or ready <= self._asked:
             return
         start = max(self._asked, ready - route.frames // 2)  # after a long stall only the newest half is sure

@@ -88,7 +88,8 @@ LMK {
 
 	// The model's audio in scsynth (a server on this machine, at the engine's rate), by files and a ring
 	// buffer of `seconds`: afterwards LMK.ar plays it in any SynthDef. action.value(this) once it flows.
-	audio { |target, seconds = 8, action|
+	// scsynth plays each sample `delay` seconds after the engine hears it (slack, as Server.latency).
+	audio { |target, seconds = 8, action, delay = 0.05|
 		var rate = target.sampleRate ? 48000;
 		server = target;
 		fork {
@@ -99,7 +100,8 @@ LMK {
 			server.sync;
 			current = this;
 			this.prWhenDone('/lmk/sc/audio', action);
-			addr.sendMsg('/lmk/sc/audio', server.addr.port, ring.bufnum, phaseBus.index, phaseNode, server.addr.ip);
+			addr.sendMsg('/lmk/sc/audio', server.addr.port, ring.bufnum, phaseBus.index, phaseNode, server.addr.ip,
+				delay.asFloat);
 		};
 	}
 
