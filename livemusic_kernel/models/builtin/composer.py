@@ -252,14 +252,18 @@ def _shape_drums(base: np.ndarray, feel: Feel, rng: np.random.Generator, bpm: fl
             p[row, sixteenth] = 0.0
     p = _even_out(p, bpm, feel.preferred_bpm)
     if feel.syncopation > 0.5:
-        # Syncopated feels move the weight off the beat: the beats after the downbeat play
-        # softer and the off-beats stronger, so the accents fall between the beats.
+        # Syncopated feels move the weight off the beat, in the parts that push: the kick and the
+        # hand drums play softer on the beats after the downbeat and stronger between them. The
+        # backbeat and the cymbals keep the pulse, or a listener (and a beat tracker) hears the
+        # off-beats as the beat and the groove at another tempo.
         shift = min(1.0, (feel.syncopation - 0.5) / 0.4)
+        pushing = [_PIECE[name] for name in ("kick", "perc_low", "perc_high", "tom_low", "tom_high")]
         beats = np.arange(steps) % 4 == 0
         beats[0] = False
-        p[:, beats] *= 1.0 - 0.5 * shift
+        rows = np.array(pushing)[:, None]
+        p[rows, beats] *= 1.0 - 0.5 * shift
         off = ~(np.arange(steps) % 4 == 0)
-        p[:, off] = np.minimum(p[:, off] * (1.0 + 0.6 * shift), 1.0)
+        p[rows, off] = np.minimum(p[rows, off] * (1.0 + 0.6 * shift), 1.0)
     if feel.density < 0.25:  # sparse: the drums mark the downbeats and little else
         strong = np.arange(steps) % (8 if feel.density < 0.12 else 4) == 0
         p[:, ~strong] = 0.0
