@@ -127,6 +127,7 @@ class OscServer:
         self._seen_messages = engine.message_count
         self._left_link = False
         self.route = None  # the SuperCollider kit's file-and-buffer route, once asked for
+        self._injected: list = []  # files injected over OSC, for /lmk/inject/stop
         self._last_link: tuple = ()
 
     # -- running ---------------------------------------------------------------------------
@@ -300,11 +301,16 @@ class OscServer:
         self.engine.set_prompt(values["slot"], values["text"], values["weight"], at_sample=when)
 
     def _on_prompt_audio(self, values, when, sender):
-        path = Path(values["path"]).expanduser().resolve()
+        path = self._allowed(values["path"])
+        self.engine.set_prompt(values["slot"], str(path), values["weight"], at_sample=when)
+
+    def _allowed(self, given: str) -> Path:
+        """A path a sender gave, refused unless it lies in an allowed audio folder."""
+        path = Path(given).expanduser().resolve()
         if not any(path.is_relative_to(folder) for folder in self.audio_folders):
             allowed = ", ".join(str(f) for f in self.audio_folders) or "none (lmk serve --audio-folder DIR)"
             raise _Refused(f"{path} is not in an allowed audio folder; allowed: {allowed}")
-        self.engine.set_prompt(values["slot"], str(path), values["weight"], at_sample=when)
+        return path
 
     def _on_weight(self, values, when, sender):
         self.engine.set_weight(values["slot"], values["weight"], at_sample=when)
@@ -361,6 +367,40 @@ class OscServer:
     def _on_seed(self, values, when, sender):
         self.engine.set(seed=values["value"], at_sample=when)
 
+    def _on_inject_file(self, values, when, sender):
+        path = self._allowed(values["path"])
+        if not path.is_file():
+            raise _Refused(f"no such file: {path}")
+        if values["loop"] not in (0, 1):
+            raise _Refused(f"loop is 1 (loop the file) or 0 (play it once), got {values['loop']}")
+        self._injected.append(self.engine.inject(str(path), loop=bool(values["loop"]), at_sample=when))
+
+    def _on_inject_stop(self, values, when, sender):
+        injected, self._injected = self._injected, []
+        for handle in injected:
+            handle.stop(at_sample=when)
+
+    def _on_inject_mode(self, values, when, sender):
+        self.engine.set(inject_mode=values["mode"], at_sample=when)
+
+    def _on_inject_gain(self, values, when, sender):
+        self._control("inject_gain", values["value"], values["ramp_beats"], when)
+
+    def _on_feedback_gain(self, values, when, sender):
+        self._control("feedback_gain", values["value"], values["ramp_beats"], when)
+
+    def _on_input_gap(self, values, when, sender):
+        self._control("input_gap", values["seconds"], values["ramp_beats"], when)
+
+    def _on_loop_beats(self, values, when, sender):
+        self._control("loop_beats", values["beats"], values["ramp_beats"], when)
+
+    def _control(self, name: str, value: float, ramp_beats: float, when: int | None) -> None:
+        if ramp_beats:
+            self.engine.ramp(name, value, beats=ramp_beats, at_sample=when)
+        else:
+            self.engine.set(at_sample=when, **{name: value})
+
     def _on_note_on(self, values, when, sender):
         self.engine.note_on(values["note"], at_sample=when)
 
@@ -394,6 +434,14 @@ class OscServer:
         self._send(sender, "/lmk/figures", "latency_p95_ms", _finite(f.latency_ms.p95), "underruns", f.underruns,
                    "realtime_factor", _finite(f.realtime_factor), "queue_ms", f.queue_ms, "errors", f.errors,
                    "events", f.events, "late_events", f.late_events, "played_s", f.played_s)
+
+    def _on_query_inject(self, values, when, sender):
+        controls, figures = self.engine.controls, self.engine._injector.figures()
+        self._send(sender, "/lmk/inject", "mode", controls.inject_mode, "gain", float(controls.inject_gain),
+                   "feedback", float(controls.feedback_gain), "gap", float(controls.input_gap),
+                   "loop_beats", float(controls.loop_beats), "sources", len(figures["sources"]),
+                   "received_s", float(figures["received_s"]), "delivered_s", float(figures["delivered_s"]),
+                   "dropped_frames", int(figures["dropped_frames"]))
 
     def _on_query_link(self, values, when, sender):
         self._send(sender, "/lmk/link", *self._link_status())

@@ -175,8 +175,12 @@ def run_sclang(script: str, tmp_path: Path, timeout: float = 120) -> subprocess.
     conf = tmp_path / "sclang_conf.yaml"
     conf.write_text(f"includePaths:\n    - {KIT / 'LiveMusicKernel' / 'classes'}\nexcludeDefaultPaths: false\n")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX": "1"}
-    return subprocess.run(["sclang", "-l", str(conf), str(path)], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    try:
+        return subprocess.run(["sclang", "-l", str(conf), str(path)], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as expired:  # what it printed says where it hung
+        out = expired.stdout.decode() if isinstance(expired.stdout, bytes) else expired.stdout or ""
+        return subprocess.CompletedProcess(expired.cmd, -1, out + f"\n(sclang timed out after {timeout} s)", "")
 
 
 def noisy_engine(**options) -> Engine:
@@ -218,7 +222,8 @@ def test_the_file_and_buffer_route_plays_the_engines_output_in_scsynth(tmp_path,
     starts = [i for i in np.flatnonzero(played[:, 0] == segment[0, 0])
               if np.array_equal(played[i:i + len(segment)], segment)]
     assert anchors == 1  # the phase synth started once: the engine's audio never broke
-    assert len(starts) == 1, (spare, engine.figures.underruns)  # two seconds of scsynth's playing: one stretch of the engine's output
+    # Two seconds of scsynth's playing: one stretch of the engine's output.
+    assert len(starts) == 1, f"least time to spare {spare} s, {engine.figures.underruns} underruns"
 
 
 def test_the_route_refuses_what_it_cannot_play_to(scsynth_on_jack):
@@ -250,3 +255,78 @@ def test_the_route_refuses_what_it_cannot_play_to(scsynth_on_jack):
             assert server.route is None
     finally:
         engine.close()
+
+
+INJECT = """(
+var options = ServerOptions.new.maxLogins_(1).numInputBusChannels_(2).numOutputBusChannels_(2);
+var s = Server(\\lmk, NetAddr("127.0.0.1", PORT), options);
+var l = LMK("127.0.0.1", LMKPORT);
+s.startAliveThread;
+fork {
+    var bus, loop, clicks, ready = Condition.new;
+    1.wait;
+    l.audio(s, 4, { ready.unhang });
+    ready.hang;
+    bus = Bus.audio(s, 2);
+    SynthDef(\\lmkLoop, { |out| Out.ar(out, LMK.ar) }).send(s);
+    SynthDef(\\lmkClicks, { |out|
+        Out.ar(out, WhiteNoise.ar(0.3 ! 2) * Decay2.ar(Impulse.ar(4), 0.001, 0.04))
+    }).send(s);
+    s.sync;
+    loop = Synth.tail(RootNode(s), \\lmkLoop, [\\out, bus]);   // the model's own output, played back in
+    l.inject(bus, { ready.unhang });
+    ready.hang;
+    3.wait;
+    loop.free;
+    clicks = Synth.head(RootNode(s), \\lmkClicks, [\\out, bus]);
+    3.wait;
+    "LMK injected".postln;
+    l.free;
+    0.7.wait;
+    0.exit;
+};
+)"""
+
+
+def test_a_bus_in_scsynth_reaches_the_engines_injection_aligned_and_never_played(tmp_path, scsynth_on_jack):
+    """LMK.inject(bus): first the bus carries LMK.ar itself, so every piece the model hears is the engine's
+    own output at exactly the sample it was stamped with (the performer is aligned with what they heard,
+    to the sample); then noise clicks at 4 Hz, which the model hears and never plays."""
+    import numpy as np
+
+    from livemusic_kernel import read_wav
+
+    log, engine_wav = tmp_path / "set.jsonl", tmp_path / "engine.wav"
+    engine = Engine("builtin", sink="null", quiet=True, log=log, record=engine_wav).start()
+    lines: list[str] = []
+    server = OscServer(engine, port=0, log=lines.append).start()
+    try:
+        result = run_sclang(INJECT.replace("LMKPORT", str(server.port)).replace("PORT", str(scsynth_on_jack)),
+                            tmp_path, timeout=60)
+        delivered = engine._injector.delivered_frames
+    finally:
+        server.close()
+        engine.close()
+    assert "LMK injected" in result.stdout, (lines, list(engine.messages), result.stdout[-1000:])
+    assert delivered > 3 * 48000
+    played, _ = read_wav(engine_wav)
+    heard, _ = read_wav(tmp_path / "set.input.wav")
+    pieces = [e for e in map(json.loads, log.read_text().splitlines()) if e["type"] == "input"]
+    offsets = np.cumsum([0] + [p["frames"] for p in pieces])
+    exact, other = [], []
+    for piece, offset in zip(pieces, offsets, strict=False):
+        audio = heard[offset:offset + piece["frames"]]
+        (exact if np.array_equal(audio, played[piece["start"]:piece["start"] + len(audio)]) else other).append(
+            (piece["start"], audio))
+    assert sum(len(a) for _, a in exact) > 2 * 48000  # seconds of loopback, each piece at its own sample
+    clicks = np.concatenate([a for _, a in other if a.any()])
+    assert len(clicks) > 2 * 48000
+    envelope = np.abs(clicks[:len(clicks) // 480 * 480, 0]).reshape(-1, 480).max(axis=1)  # 10 ms frames
+    onsets = np.flatnonzero((envelope[1:] > 0.1) & (envelope[:-1] < 0.05))
+    assert np.median(np.diff(onsets)) == pytest.approx(25, abs=1)  # 4 Hz: scsynth's clicks
+    start = other[0][0]
+    window = played[start:start + len(clicks), 0]
+    size = 2 * len(window)
+    product = np.abs(np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(clicks[:, 0], size))))
+    correlation = product.max() / (np.linalg.norm(window) * np.linalg.norm(clicks[:, 0]))
+    assert correlation < 0.1  # the clicks steer the model; they are not in what it plays
