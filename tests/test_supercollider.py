@@ -330,3 +330,28 @@ def test_a_bus_in_scsynth_reaches_the_engines_injection_aligned_and_never_played
     product = np.abs(np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(clicks[:, 0], size))))
     correlation = product.max() / (np.linalg.norm(window) * np.linalg.norm(clicks[:, 0]))
     assert correlation < 0.1  # the clicks steer the model; they are not in what it plays
+
+
+def test_the_audio_injection_example_plays_along(tmp_path, scsynth_on_jack):
+    """examples/audio_injection.scd as it is: a pattern into a bus, injected while the model plays
+    through scsynth; the model hears seconds of it."""
+    engine = Engine("builtin", sink="null", quiet=True).start()
+    lines: list[str] = []
+    server = OscServer(engine, port=0, log=lines.append).start()
+    conf = tmp_path / "sclang_conf.yaml"
+    conf.write_text(f"includePaths:\n    - {KIT / 'LiveMusicKernel' / 'classes'}\nexcludeDefaultPaths: false\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX": "1",
+           "LMK_PORT": str(server.port), "LMK_SCSYNTH_PORT": str(scsynth_on_jack)}
+    try:
+        result = subprocess.run(["sclang", "-l", str(conf), str(ROOT / "examples" / "audio_injection.scd")],
+                                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                                stdin=subprocess.DEVNULL)
+        delivered = engine._injector.delivered_frames / engine.sample_rate
+    finally:
+        server.close()
+        engine.close()
+    out = result.stdout
+    assert result.returncode == 0 and "ERROR" not in out, (lines, out[-3000:])
+    heard = float(out.split("the model heard ")[1].split()[0])
+    assert heard > 4.0 and delivered >= heard  # 16 beats at 120 BPM is 8 s of playing
+    assert server.route is None and not lines  # LMK.free stopped the route; nothing failed
