@@ -119,11 +119,15 @@ def related(key: tuple[int, bool]) -> set[tuple[int, bool]]:
 
 
 def trial(key: tuple[int, bool], *, prompt: str = "house", inject_seconds: float = 20.0,
-          after_seconds: float = 4.0, seed: int = 0, controls: dict | None = None, **engine_options) -> Trial:
+          after_seconds: float = 8.0, seed: int = 0, controls: dict | None = None, **engine_options) -> Trial:
     """Inject ``inject_seconds`` of a performance in ``key`` (free mode, from the start) and analyse
-    the ``after_seconds`` of output that follow (two of Magenta RT's 2 s blocks); the same
-    without injection is the baseline. ``controls`` are injection controls set with it
-    (``inject_gain``, ``feedback_gain``, ...)."""
+    the ``after_seconds`` of output that follow; the same without injection is the baseline.
+    ``controls`` are injection controls set with it (``inject_gain``, ``feedback_gain``, ...).
+
+    The default 8 s is the performer's whole four-bar progression at 120 BPM: a key is heard
+    over a cadence, not over two chords. The analysis reads the performance itself in its key
+    (or the relative) for 10 of the 10 keys over those 8 s, and for none over the first 4 s,
+    which hold only its V and I (:func:`input_in_key` measures it)."""
     from .models.builtin.analysis import analyse
 
     total = inject_seconds + after_seconds
@@ -150,6 +154,17 @@ def trial(key: tuple[int, bool], *, prompt: str = "house", inject_seconds: float
                  onset_correlation(played[window], heard[window]), onset_correlation(played[window], alone[window]),
                  containment(played[:int(inject_seconds * RATE)], heard[:int(inject_seconds * RATE)]),
                  containment(played[:int(inject_seconds * RATE)], alone[:int(inject_seconds * RATE)]))
+
+
+def input_in_key(key: tuple[int, bool], *, inject_seconds: float = 20.0, after_seconds: float = 8.0,
+                 seed: int = 0) -> bool:
+    """Whether the analysis hears the performance itself in ``key`` (or the relative) over the
+    window :func:`trial` analyses the output in: the ceiling of what following it can score."""
+    from .models.builtin.analysis import analyse
+
+    played = performance(*key, inject_seconds + after_seconds, seed=seed)
+    analysis = analyse(AudioClip.from_array(played[int(inject_seconds * RATE):], RATE))
+    return (analysis.tonic, analysis.mode == "minor") in related(key)
 
 
 def looper_alignment(bpm: float = 123.0, loop_beats: int = 4, loops: int = 4, start_beat: int = 4) -> list[int]:

@@ -167,3 +167,34 @@ def test_the_lead_listens_while_a_player_plays_and_answers_when_they_stop():
     lead = [e for e in plan.events if e.layer == "lead"]
     assert [e.step for e in lead] == [0, 4, 6, 10] and lead[-1].what == 0  # its rhythm, home at the end
     assert memory.call is None
+
+
+def test_the_band_plays_the_chords_a_player_played_a_phrase_earlier():
+    # The player's progression in C major, one chord a bar: C, F, G, C (their strongest pitch first).
+    progression = [(0, 4, 7), (5, 9, 0), (7, 11, 2), (0, 4, 7)]
+    memory, chords = Memory(), []
+    for bar in range(2 * PHRASE_BARS + 1):
+        heard = _heard((0, 4, 8, 12), pitches=progression[(bar - 1) % 4]) if bar else None
+        plan, memory = compose_bar(memory, bar, feel("pop in C major"), Sampling(), 4, heard)
+        chords.append(plan.chords)
+    key = Key(0, "major")
+    roots = [key.pitch_class(c[0][1]) for c in chords]
+    assert roots[1:PHRASE_BARS + 1] == [0, 5, 7, 0]       # until a phrase is heard: last bar's chord
+    assert roots[PHRASE_BARS + 1:] == [5, 7, 0, 0]        # then the chord of a phrase earlier
+    assert memory.heard[-1] == (2 * PHRASE_BARS - 1, 0)
+
+
+def test_the_band_forgets_the_chords_when_the_player_stops():
+    plan, memory = compose_bar(Memory(), 0, feel("pop in C major"), Sampling(), 4)
+    _, memory = compose_bar(memory, 1, feel("pop in C major"), Sampling(), 4, _heard((0, 8), pitches=(9, 0, 4)))
+    assert memory.heard == ((0, 9),)
+    _, memory = compose_bar(memory, 2, feel("pop in C major"), Sampling(), 4, _heard((0, 8), playing=0.0))
+    assert memory.heard == ()
+
+
+def test_a_modulation_starts_the_rest_of_the_phrase_on_the_new_tonic():
+    memory = Memory()
+    for bar in range(2):
+        _, memory = compose_bar(memory, bar, feel("pop in C major"), Sampling(), 4)
+    plan, memory = compose_bar(memory, 2, feel("pop in A major"), Sampling(), 4)
+    assert memory.key == Key(9, "major") and plan.chords[0][1] == 0

@@ -120,6 +120,8 @@ class Memory:
     planned_for: np.ndarray | None = field(default=None, compare=False)
     #: A phrase heard from outside and not yet answered: (onset steps, pitch classes).
     call: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    #: The chords a player from outside played, by bar: ((bar, root pitch class), ...), the last eight.
+    heard: tuple[tuple[int, int], ...] = ()
 
 
 # -- sampling -------------------------------------------------------------------------------
@@ -787,6 +789,12 @@ def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats:
         memory_for = replace(memory, key=key)
         phrase = Phrase(bar - in_phrase, _plan_chords(memory_for, feel, key, sampling, beats, rng),
                         _plan_motif(memory_for, feel, sampling, beats, rng))
+    elif memory.key is not None and key != memory.key and from_step == 0:
+        # A modulation lands on the new tonic: the rest of the phrase starts a progression afresh
+        # from it. Carried on, the old progression's degrees would sound the new key from its
+        # fourth or sixth, and a listener would hear that chord as home.
+        fresh = _plan_chords(replace(memory, key=key, phrase=None), feel, key, sampling, beats, rng)
+        phrase = replace(phrase, chords=fresh[-in_phrase:] + fresh[:-in_phrase])
     lock = _rhythm_lock(context, steps)
     drums = _plan_drums(memory, feel, sampling, beats, bpm, rng, boundary, lock)
     bass = _plan_line(memory.bass, BASS_ARCHETYPES, "bass", "RFOA", feel, feel.family("bass"), sampling, beats,
@@ -820,11 +828,49 @@ def compose_bar(memory: Memory, bar: int, feel: Feel, sampling: Sampling, beats:
         lead = _vary_motif(phrase.motif, in_phrase, placed, sampling.temperature, steps)
     for step, length, degree in lead:
         events.append(Event(step, "lead", degree, length, 0.85 if step % 4 == 0 else 0.72))
-    events += _texture_events(feel, steps, phrase.chords[in_phrase])
+    heard = _hear_chords(memory.heard, context, key, bar, from_step)
+    chords = _followed(heard, key, bar) or phrase.chords[in_phrase]
+    events += _texture_events(feel, steps, chords)
     events = [e for e in events if e.step >= from_step]
     events.sort(key=lambda e: (e.step, e.layer))
-    plan = BarPlan(bar, steps, phrase.chords[in_phrase], tuple(events), fill)
-    return plan, Memory(key, phrase, drums, bass, comp, np.asarray(feel.vector()), call)
+    plan = BarPlan(bar, steps, chords, tuple(events), fill)
+    return plan, Memory(key, phrase, drums, bass, comp, np.asarray(feel.vector()), call, heard)
+
+
+# -- following a player's harmony ------------------------------------------------------------
+
+def _hear_chords(heard: tuple[tuple[int, int], ...], context: Context, key: Key, bar: int,
+                 from_step: int) -> tuple[tuple[int, int], ...]:
+    """The chords heard from outside, with last bar's added while a player plays (forgotten
+    when they stop)."""
+    if from_step != 0:
+        return heard
+    if context.playing <= 0.3 or context.outside <= 0.1 or not context.pitches:
+        return ()
+    return (heard + ((bar - 1, _root_of(context.pitches, key)),))[-2 * PHRASE_BARS:]
+
+
+def _root_of(pitches: tuple[int, ...], key: Key) -> int:
+    """The root of the key's triad that best holds the pitch classes heard (strongest first)."""
+    best, best_score = key.tonic, -1.0
+    for degree in range(7):
+        triad = {key.pitch_class(degree + k) for k in (0, 2, 4)}
+        score = sum((len(pitches) - rank) * (pc in triad) for rank, pc in enumerate(pitches))
+        score += 0.5 * (pitches[0] == key.pitch_class(degree))  # the strongest note is often the root
+        if score > best_score:
+            best, best_score = key.pitch_class(degree), score
+    return best
+
+
+def _followed(heard: tuple[tuple[int, int], ...], key: Key, bar: int) -> tuple[tuple[int, int], ...] | None:
+    """This bar's chord when following a player: what they played a phrase ago (players repeat
+    their progressions), else what they played last bar; None when nothing was heard."""
+    played = dict(heard)
+    root = played.get(bar - PHRASE_BARS, played.get(bar - 1))
+    if root is None:
+        return None
+    degrees = [d for d in range(7) if key.pitch_class(d) == root]
+    return ((0, degrees[0]),) if degrees else None
 
 
 def _answer(call: tuple[tuple[int, ...], tuple[int, ...]], key: Key,
