@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import json
 import math
 import queue
 import sys
@@ -269,7 +270,8 @@ class Engine:
         return native
 
     def _header(self) -> dict[str, Any]:
-        return {"backend": self._backend.name, "sample_rate": self.sample_rate,
+        return {"backend": self._backend.name, "backend_options": _logged_options(self._backend),
+                "sample_rate": self.sample_rate,
                 "channels": self.channels, "block_size": self.block_size,
                 "fade": self._fade, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self._initial}
 
@@ -1073,6 +1075,17 @@ class Engine:
         state = "streaming" if self.running else "stopped"
         return (f"<Engine {self._backend.name} {self.bpm:g} BPM, {state}, "
                 f"{self._position / self.sample_rate:.1f} s generated, slots {list(self.slots)}>")
+
+
+def _logged_options(backend: Backend) -> dict[str, Any]:
+    """The options that rebuild ``backend`` (its ``options``, where it has them), for the session
+    log's header; a replay builds the same model from them."""
+    options = dict(getattr(backend, "options", None) or {})
+    try:
+        json.dumps(options)
+    except (TypeError, ValueError):
+        return {}  # options a log cannot hold: a replay builds the backend with its defaults
+    return options
 
 
 def _weight(weight: float) -> float:

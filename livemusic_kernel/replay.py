@@ -30,9 +30,9 @@ def render_session(log: str | Path, out: str | Path, *, subtype: str = "float32"
     """
     backends: dict[str, object] = {}
 
-    def space_for(name: str):
+    def space_for(name: str, options: dict):
         try:
-            backends[name] = backends.get(name) or get_backend(name)
+            backends[name] = backends.get(name) or get_backend(name, **options)
         except ValueError as error:
             raise SessionError(f"the session was played with backend {name!r}: {error}") from None
         return backends[name].style_space

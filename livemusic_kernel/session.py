@@ -103,8 +103,9 @@ class Session:
         return max((c.sample for c in self.changes), default=0)
 
 
-def read_session(path: str | Path, space_for: callable[[str], StyleSpace]) -> Session:
-    """Parse a session log. ``space_for(backend_name)`` gives the backend's style space."""
+def read_session(path: str | Path, space_for: callable[[str, dict], StyleSpace]) -> Session:
+    """Parse a session log. ``space_for(backend_name, backend_options)`` gives the style space of
+    the backend the session started with, built with the options the header records."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -126,7 +127,7 @@ def read_session(path: str | Path, space_for: callable[[str], StyleSpace]) -> Se
     if header.get("version") != LOG_VERSION:
         raise SessionError(f"{path}: session log version {header.get('version')!r}, "
                            f"this lmk reads version {LOG_VERSION}")
-    space = space_for(header["backend"])
+    space = space_for(header["backend"], header.get("backend_options", {}))
     changes, end, inputs, input_file = [], None, [], None
     for record in records[1:]:
         if record.get("type") == "change":

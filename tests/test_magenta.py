@@ -10,6 +10,7 @@ tests skip only where ``magenta-rt`` cannot be installed at all.
 from __future__ import annotations
 
 import copy
+import json
 import platform
 import sys
 
@@ -268,9 +269,7 @@ def test_injection_without_the_codec_encoder_says_how_to_get_it(tiny):
 
 # -- replay -------------------------------------------------------------------------------------
 
-def test_a_logged_session_replays_bit_identically(tiny, tmp_path, monkeypatch):
-    from livemusic_kernel import models
-
+def test_a_logged_session_replays_bit_identically(tiny, tmp_path):
     log = tmp_path / "set.jsonl"
     engine = Engine(tiny, sink=None, quiet=True, log=log, seed=5)
     engine.set_prompt("main", "dub techno")
@@ -279,22 +278,14 @@ def test_a_logged_session_replays_bit_identically(tiny, tmp_path, monkeypatch):
     engine.set(seed=9, guidance=5.5, temperature=1.2, at_sample=block(tiny, 12))
     original = engine.render(1.2)
     engine.close()
-    # A log names its backend but not the backend's options, so replay builds
-    # "magenta" with defaults: here the registry makes that the tiny model.
-    monkeypatch.setitem(models.BACKENDS, "magenta", "test_magenta:TinyByDefault")
-    monkeypatch.setattr(TinyByDefault, "frames", tiny.frames_per_block)
+    # The header records the backend's options, so replay builds the same tiny model.
+    header = json.loads(log.read_text().splitlines()[0])
+    assert header["backend_options"]["model"] == "tiny"
     render_session(log, tmp_path / "again.wav")
     import soundfile
 
     replayed, _ = soundfile.read(tmp_path / "again.wav", dtype="float32", always_2d=True)
     assert np.array_equal(original, replayed)
-
-
-class TinyByDefault(MagentaBackend):
-    frames = 1
-
-    def __init__(self):
-        super().__init__("tiny", frames_per_block=self.frames)
 
 
 # -- what goes wrong, and what to do about it ---------------------------------------------------

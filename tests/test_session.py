@@ -9,7 +9,7 @@ from livemusic_kernel.models.click import CLICK_SPACE
 from livemusic_kernel.session import read_session, run_script
 
 
-def space_for(name):
+def space_for(name, options):
     return CLICK_SPACE
 
 

@@ -197,7 +197,9 @@ class MagentaBackend(Backend):
         self.options = {"model": model, "checkpoint": None if checkpoint is None else str(checkpoint),
                         "frames_per_block": frames_per_block, "style_levels": style_levels,
                         "cfg_notes": cfg_notes, "cfg_drums": cfg_drums, "drums": drums,
-                        "note_onsets": note_onsets, "note_unmask_width": note_unmask_width}
+                        "note_onsets": note_onsets, "note_unmask_width": note_unmask_width,
+                        "magenta_home": None if magenta_home is None else str(magenta_home),
+                        "text_mapper": text_mapper, "init_seed": init_seed}
 
         if model == "tiny" or checkpoint == "random":
             weights = encoder_weights = style_files = None
