@@ -34,9 +34,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
+from ._osc_notify import TOPICS, Notifier, _finite
+from ._osc_notify import encode as _message
 from ._osc_spec import Address
 from ._osc_table import ADDRESSES
 from .errors import LmkError
@@ -77,13 +78,6 @@ class _TcpPeer(tuple):
             self.connection.sendall(len(data).to_bytes(4, "big") + data)
 
 
-def _message(address: str, *args: Any) -> bytes:
-    builder = OscMessageBuilder(address)
-    for arg in args:
-        builder.add_arg(arg)
-    return builder.build().dgram
-
-
 class OscServer:
     """Serves the /lmk address space for one engine, on a background thread."""
 
@@ -119,16 +113,13 @@ class OscServer:
                                f"choose another port with --port") from None
             self._tcp.listen(16)
             self._tcp.settimeout(0.1)
-        self.subscribers: set[tuple[str, int]] = set()
+        self.notifier = Notifier(engine, self._socket.sendto, family=self._socket.family, log=self._log)
         self.received = self.errors = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._last_beat = math.inf
-        self._seen_messages = engine.message_count
         self._left_link = False
         self.route = None  # the SuperCollider kit's file-and-buffer route, once asked for
         self._injected: list = []  # files injected over OSC, for /lmk/inject/stop
-        self._last_link: tuple = ()
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> OscServer:
@@ -145,6 +136,7 @@ class OscServer:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=2.0)
+        self.notifier.close()
         self._close_route()
         self._socket.close()
         if self._tcp is not None:
@@ -225,8 +217,12 @@ class OscServer:
         self.errors += 1
         self._log(f"{address or '(packet)'} from {sender[0]}:{sender[1]}: {reason}")
         self._send(sender, "/lmk/error", address, reason)
-        for subscriber in self.subscribers - {sender}:
-            self._send(subscriber, "/lmk/error", address, reason)
+        self.notifier.publish("error", "/lmk/error", address, reason, skip=sender)
+
+    @property
+    def subscribers(self) -> dict[tuple[str, int], frozenset[str]]:
+        """Who gets notifications: (host, port) and the topics each chose."""
+        return self.notifier.subscribers
 
     # -- one packet ------------------------------------------------------------------------
     def handle(self, data: bytes, sender: tuple[str, int]) -> None:
@@ -487,10 +483,10 @@ class OscServer:
             route.close()
 
     def _on_subscribe(self, values, when, sender):
-        self.subscribers.add((values["host"], _port(values["port"])))
+        self.notifier.subscribe(*_subscription(values))
 
     def _on_unsubscribe(self, values, when, sender):
-        self.subscribers.discard((values["host"], _port(values["port"])))
+        self.notifier.unsubscribe(*_subscription(values))
 
     def _on_tidal(self, values, when, sender):
         pairs = values["pairs"]
@@ -527,30 +523,24 @@ class OscServer:
     def _notify(self) -> None:
         while not self._stop.wait(0.005):
             try:
-                self._notify_once()
+                self.notifier.tick()
+                if self.subscribers and _link_session(self.engine) is not None:
+                    self.notifier.tick_link(self._link_status())
             except Exception:
                 self._log("notification error:\n" + traceback.format_exc())
 
-    def _notify_once(self) -> None:
-        engine = self.engine
-        new = engine.message_count - self._seen_messages
-        self._seen_messages = engine.message_count  # counted even unheard: a new subscriber gets no backlog
-        if not self.subscribers:
-            return
-        beat = math.floor(engine.beat) if engine.running else None
-        if beat is not None and beat != self._last_beat:
-            self._last_beat = beat
-            for subscriber in tuple(self.subscribers):
-                self._send(subscriber, "/lmk/beat", beat, beat // engine.beats_per_bar)
-        for text in list(engine.messages)[-new:] if new > 0 else []:
-            for subscriber in tuple(self.subscribers):
-                self._send(subscriber, "/lmk/message", text)
-        if _link_session(engine) is not None:
-            status = self._link_status()
-            if status[:2] != self._last_link[:2]:  # an app joined or left, or the engine did
-                self._last_link = status
-                for subscriber in tuple(self.subscribers):
-                    self._send(subscriber, "/lmk/link", *status)
+
+def _subscription(values: dict[str, Any]) -> tuple[str, int, list[str]]:
+    """host, port and topics of /lmk/subscribe and /lmk/unsubscribe. The host may be left out before
+    topics (/lmk/subscribe 57120 levels): no host is named like a topic."""
+    host, topics = values["host"], values["topics"]
+    if host in TOPICS or host == "all":
+        host, topics = "127.0.0.1", [host, *topics]
+    for topic in topics:
+        if not isinstance(topic, str):
+            raise _Refused(f"topics are names, got {type(topic).__name__} {topic!r}; choose from all, "
+                           f"{', '.join(TOPICS)}")
+    return host, _port(values["port"]), topics
 
 
 def _link_session(engine: Engine):
@@ -603,8 +593,4 @@ def _port(port: int) -> int:
     if not 1 <= port <= 65535:
         raise _Refused(f"port must be between 1 and 65535, got {port}")
     return port
-
-
-def _finite(value: float) -> float:
-    return value if math.isfinite(value) else -1.0
 
