@@ -596,6 +596,7 @@ def _plan_chords(memory: Memory, feel: Feel, key: Key, sampling: Sampling, beats
         style = 0.0
         style += 1.0 if run[0] == 0 else 0.0
         style += 1.5 if run[-1] in (4, 3, 6) else 0.0   # ends on a chord that leads home
+        style += 2.0 * min(run.count(0) / len(run), 0.5)  # home is where a phrase spends its time
         variety = len(set(run)) / len(run)
         style -= 0.5 * ((variety - (0.3 + 0.5 * feel.complexity)) / 0.25) ** 2
         context = 0.0
