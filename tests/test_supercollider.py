@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(shutil.which("sclang") is None,
 
 def test_the_example_steers_the_engine_and_hears_its_beats(tmp_path):
     """example.scd as it is, with the LMK class: prompts, tempo, a timed change, an error
-    reply, a query and beat notifications, all through a real sclang."""
+    reply, a query and notifications by topic (beats, bars, levels), all through a real sclang."""
     log = tmp_path / "sc.jsonl"
     engine = Engine("click", sink="null", quiet=True, log=log).start()
     failures: list[str] = []
@@ -44,6 +44,8 @@ def test_the_example_steers_the_engine_and_hears_its_beats(tmp_path):
     assert "LMK: /lmk/weight failed: no prompt slot 'nowhere'" in out
     beats = int(out.split("LMK beats heard: ")[1].split()[0])
     assert beats >= 3
+    assert int(out.split("LMK bars heard: ")[1].split()[0]) >= 1  # 3 s at 126 BPM: at least one downbeat
+    assert -60 < float(out.split("LMK loudest peak: ")[1].split()[0]) <= 0  # the clicks, as heard
     assert engine.bpm == 126.0 and failures and "nowhere" in failures[0]
     weights = [json.loads(line) for line in log.read_text().splitlines() if '"set_weight"' in line]
     assert len(weights) == 1 and weights[0]["asked"] == weights[0]["sample"]  # the timed change, on its sample
@@ -54,7 +56,8 @@ def test_the_quark_names_its_class_and_help():
     assert 'schelp: "LMK"' in quark
     help_file = (KIT / "LiveMusicKernel" / "HelpSource" / "Classes" / "LMK.schelp").read_text()
     source = (KIT / "LiveMusicKernel" / "classes" / "LMK.sc").read_text()
-    for method in ("prompt", "weight", "morph", "tempo", "noteOn", "at", "query", "subscribe", "onBeat", "free",
+    for method in ("prompt", "weight", "morph", "tempo", "noteOn", "at", "query", "subscribe", "unsubscribe",
+                   "onBeat", "onBar", "onBlock", "onLevels", "onLatency", "free",
                    "audio", "inject", "stopInject", "injectMode", "injectGain", "injectFile"):
         assert f"METHOD:: {method}" in help_file and f"\t{method} {{" in source
 
@@ -324,12 +327,33 @@ def test_a_bus_in_scsynth_reaches_the_engines_injection_aligned_and_never_played
     envelope = np.abs(clicks[:len(clicks) // 480 * 480, 0]).reshape(-1, 480).max(axis=1)  # 10 ms frames
     onsets = np.flatnonzero((envelope[1:] > 0.1) & (envelope[:-1] < 0.05))
     assert np.median(np.diff(onsets)) == pytest.approx(25, abs=1)  # 4 Hz: scsynth's clicks
+    # Is the waveform of the clicks in what the model played? Against chance: the same clicks, each 1/4 s period
+    # moved to another place, which keeps their rhythm, spectrum and envelope (which the model may well follow)
+    # and changes the waveform at every beat (which the model would reproduce only if the clicks leaked through).
+    period = 48000 // 4
+    beats = len(clicks) // period
+    probe = clicks[:beats * period, 0]
     start = other[0][0]
-    window = played[start:start + len(clicks), 0]
-    size = 2 * len(window)
-    product = np.abs(np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(clicks[:, 0], size))))
-    correlation = product.max() / (np.linalg.norm(window) * np.linalg.norm(clicks[:, 0]))
-    assert correlation < 0.1  # the clicks steer the model; they are not in what it plays
+    during = played[start:start + len(probe), 0]
+    moved = [probe.reshape(beats, period)[order].ravel()
+             for order in np.random.default_rng(0).permuted(np.tile(np.arange(beats), (5, 1)), axis=1)]
+    chance = max(_peak_correlation(during, clicks_moved) for clicks_moved in moved)
+    heard_in_output = _peak_correlation(during, probe)
+    leak = 0.1 * np.sqrt(np.mean(during ** 2) / np.mean(probe ** 2))  # the clicks at -20 dB
+    leaked = _peak_correlation(during + leak * probe[:len(during)], probe)
+    print(f"peak correlation with the clicks: {heard_in_output:.3f}; with the same clicks in another order "
+          f"{chance:.3f}; with the clicks leaked in at -20 dB {leaked:.3f}")
+    assert leaked > 1.5 * chance  # the measure would catch the clicks leaking into the output ...
+    assert heard_in_output < 1.3 * chance  # ... and they do not: they steer the model, it does not play them
+
+
+def _peak_correlation(signal, probe) -> float:
+    """The largest normalised cross-correlation of ``probe`` with ``signal`` over every lag."""
+    import numpy as np
+
+    size = len(signal) + len(probe)
+    product = np.fft.irfft(np.fft.rfft(signal, size) * np.conj(np.fft.rfft(probe, size)), size)
+    return float(np.abs(product).max() / (np.linalg.norm(signal) * np.linalg.norm(probe)))
 
 
 def test_the_audio_injection_example_plays_along(tmp_path, scsynth_on_jack):

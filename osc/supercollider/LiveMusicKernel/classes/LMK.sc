@@ -5,7 +5,7 @@
 
 LMK {
 	classvar <>current;
-	var <addr, <beat, <bar, <beatFuncs, <errorFuncs, oscFuncs;
+	var <addr, <beat, <bar, <beatFuncs, <errorFuncs, <notifyFuncs, oscFuncs;
 	var <server, <ring, <phaseBus, <phaseNode, <injectRing, <injectSynth;
 
 	*new { |host = "127.0.0.1", port = 57130|
@@ -46,6 +46,7 @@ LMK {
 		addr = NetAddr(host, port);
 		beatFuncs = List.new;
 		errorFuncs = List.new;
+		notifyFuncs = IdentityDictionary.new;
 		oscFuncs = [
 			OSCFunc({ |msg|
 				beat = msg[1]; bar = msg[2];
@@ -55,7 +56,11 @@ LMK {
 				"LMK: % failed: %".format(msg[1], msg[2]).warn;
 				errorFuncs.do { |func| func.value(msg[1], msg[2]) };
 			}, '/lmk/error', addr)
-		];
+		] ++ [\bar, \block, \levels, \latency].collect { |topic|
+			notifyFuncs[topic] = List.new;
+			OSCFunc({ |msg| notifyFuncs[topic].do { |func| func.valueArray(msg.drop(1)) } },
+				("/lmk/" ++ topic).asSymbol, addr)
+		};
 	}
 
 	// prompts and styles
@@ -149,11 +154,16 @@ LMK {
 		addr.sendMsg(("/lmk/query/" ++ what).asSymbol);
 	}
 
-	// Notifications: beats (for a TempoClock to follow) and errors, sent to this sclang.
-	subscribe { addr.sendMsg('/lmk/subscribe', NetAddr.langPort) }
-	unsubscribe { addr.sendMsg('/lmk/unsubscribe', NetAddr.langPort) }
+	// Notifications sent to this sclang, on topics: \beat (for a TempoClock to follow), \bar, \error, \message,
+	// \link, \block, \levels, \latency or \all; without topics: beat, error, message and link.
+	subscribe { |... topics| addr.sendMsg('/lmk/subscribe', NetAddr.langPort, *topics.collect(_.asString)) }
+	unsubscribe { |... topics| addr.sendMsg('/lmk/unsubscribe', NetAddr.langPort, *topics.collect(_.asString)) }
 	onBeat { |func| beatFuncs.add(func) }
 	onError { |func| errorFuncs.add(func) }
+	onBar { |func| notifyFuncs[\bar].add(func) }
+	onBlock { |func| notifyFuncs[\block].add(func) }
+	onLevels { |func| notifyFuncs[\levels].add(func) }
+	onLatency { |func| notifyFuncs[\latency].add(func) }
 
 	free {
 		var buffers = [ring, injectRing], bus = phaseBus, synth = injectSynth;
