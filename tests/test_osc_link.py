@@ -41,9 +41,22 @@ SESSION = textwrap.dedent(r"""
             builder.add_arg(arg)
         return builder.build().dgram
 
-    trace = tempfile.TemporaryFile("w+")
+    trace = tempfile.NamedTemporaryFile("w", suffix=".txt")  # read through a file of our own: its offset is the peer's
     peer = subprocess.Popen([sys.executable, "-c", LINK_PEER, "100", "40"], stdout=trace, text=True)
-    time.sleep(0.5)
+
+    def peer_rows():
+        with open(trace.name) as lines:
+            return [[float(x) for x in line.split()] for line in lines.read().splitlines() if len(line.split()) == 4]
+
+    def peer_hears(bpm, seconds=10.0):  # Link carries a tempo to the other peers in a moment, not at once
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if any(abs(row[2] - bpm) < 1e-3 for row in peer_rows()[-20:]):
+                return True
+            time.sleep(0.05)
+        return False
+
+    time.sleep(2.0)  # an older session by more than Link's half a second: ours joins it, never the other way round
     serve = subprocess.Popen([sys.executable, "-m", "livemusic_kernel.cli", "serve", "--link", "-b", "click",
                               "--sink", "null", "--status", "0", "--seconds", "30", "--bpm", "120",
                               "--port", PORT], stderr=subprocess.PIPE, text=True)
@@ -95,6 +108,7 @@ SESSION = textwrap.dedent(r"""
     out["bpm_joined"] = ask_bpm(100.0)
     send("/lmk/bpm", 110.0)
     out["proposed"] = ask_link(lambda r: abs(r[2] - 110) < 1e-6)
+    out["peer_heard_proposal"] = peer_hears(110.0)
     send("/lmk/bpm", 110.0, 4.0)
     out["ramp_error"] = wait_for("/lmk/error")
     send("/lmk/link", 2)
@@ -113,9 +127,8 @@ SESSION = textwrap.dedent(r"""
     serve.wait(timeout=20)
     peer.terminate()
     peer.wait(timeout=10)
-    trace.seek(0)
-    rows = [[float(x) for x in line.split()] for line in trace.read().splitlines() if line.strip()]
-    out["peer_tempo_after_leaving"] = sorted({round(r[2], 3) for r in rows if left_at + 0.2 < r[0] < left_at + 2.0})
+    after = [row[2] for row in peer_rows() if left_at + 0.2 < row[0] < left_at + 2.0]
+    out["peer_tempo_after_leaving"] = sorted({round(bpm, 3) for bpm in after})
     print(json.dumps(out))
 """)
 
@@ -134,6 +147,7 @@ def test_lmk_serve_link_joins_reports_peers_proposes_leaves_and_rejoins_over_osc
     assert (enabled, peers, quantum) == (1, 1, 4.0) and tempo == pytest.approx(100.0)  # the peer's session
     assert out["bpm_joined"] == pytest.approx(100.0, abs=1e-3)
     assert out["proposed"][2] == pytest.approx(110.0)
+    assert out["peer_heard_proposal"]  # the other app in the session took the tempo we proposed
     assert out["ramp_error"][0] == "/lmk/bpm" and "ramps are not shared over Link" in out["ramp_error"][1]
     assert out["bad_enabled"][0] == "/lmk/link" and "1 (join" in out["bad_enabled"][1]
     assert out["left"][:2] == [0, 0]
