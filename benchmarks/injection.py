@@ -32,14 +32,14 @@ controls = {"inject_gain": args.inject_gain, "feedback_gain": args.feedback_gain
 print(f"prompt {args.prompt!r}, guidance {args.guidance:g}, {controls}")
 seeds = [int(s) for s in args.seeds.split(",")]
 print(f"{'seed':<5} {'input key':<10} {'output':<10} {'baseline':<10} {'onsets':>7} {'base':>6} "
-      f"{'contains':>9} {'base':>6}")
+      f"{'contains':>9} {'base':>6} {'-20 dB':>7}")
 trials = []
 for seed, key in ((seed, key) for seed in seeds for key in KEYS):
     t = trial(key, prompt=args.prompt, guidance=args.guidance, controls=controls, seed=seed)
     trials.append(t)
     print(f"{seed:<5} {name(key):<10} {name(t.heard_key) + (' ok' if t.followed else ''):<10} "
           f"{name(t.baseline_key) + (' ok' if t.baseline_followed else ''):<10} {t.onsets:7.2f} "
-          f"{t.baseline_onsets:6.2f} {t.containment:9.3f} {t.baseline_containment:6.3f}")
+          f"{t.baseline_onsets:6.2f} {t.containment:9.3f} {t.baseline_containment:6.3f} {t.leaked_containment:7.3f}")
 n = len(trials)
 followed = sum(t.followed for t in trials)
 ceiling = sum(input_in_key(key, seed=seed) for seed in seeds for key in KEYS)
@@ -49,7 +49,8 @@ print(f"key (or relative) in the 8 s after 20 s of input: {followed}/{n} ({100 *
 print(f"onset correlation input vs output: mean {sum(t.onsets for t in trials) / n:.2f} "
       f"(baseline {sum(t.baseline_onsets for t in trials) / n:.2f})")
 print(f"input contained in the output (max normalized cross-correlation): worst "
-      f"{max(t.containment for t in trials):.3f} (baseline {max(t.baseline_containment for t in trials):.3f})")
+      f"{max(t.containment for t in trials):.3f} (baseline {max(t.baseline_containment for t in trials):.3f}; "
+      f"the input in the output 20 dB down reads {min(t.leaked_containment for t in trials):.3f} or more)")
 for bpm, beats in ((123.0, 4), (97.0, 3), (120.0, 8)):
     errors = looper_alignment(bpm=bpm, loop_beats=beats, loops=4)
     print(f"looper at {bpm:g} BPM, {beats}-beat loops: boundary errors {errors} samples")

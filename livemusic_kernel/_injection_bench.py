@@ -78,13 +78,20 @@ def onset_correlation(played: np.ndarray, output: np.ndarray, max_lag: int = 5) 
     return best
 
 
-def containment(played: np.ndarray, output: np.ndarray) -> float:
+def containment(played: np.ndarray, output: np.ndarray, *, differences: bool = False) -> float:
     """How much of the output is the input itself: the largest normalized cross-correlation of
-    the two signals at any lag (1: the input is in the output, at some delay, at some level)."""
+    the two signals at any lag (1: the input is in the output, at some delay, at some level).
+
+    ``differences=True`` correlates their sample-to-sample differences instead, which weigh every
+    frequency alike: for a broadband input (clicks, noise) in music whose energy is in the lows, where
+    any two sounds overlap by chance, a copy 20 dB down then stands far above chance. For tonal input
+    the raw signals are the better measure."""
     from scipy.signal import correlate
 
     x = played.mean(axis=1).astype(np.float64)
     y = output.mean(axis=1).astype(np.float64)
+    if differences:
+        x, y = np.diff(x), np.diff(y)
     n = min(len(x), len(y))
     x, y = x[:n], y[:n]
     peak = np.abs(correlate(y, x, mode="full", method="fft")).max()
@@ -102,6 +109,7 @@ class Trial:
     baseline_onsets: float            # the same without injection
     containment: float                # the input in the output, with injection
     baseline_containment: float       # the input in the output, without injection (chance)
+    leaked_containment: float         # what containing it would read: the input in the output 20 dB down
 
     @property
     def followed(self) -> bool:
@@ -150,10 +158,12 @@ def trial(key: tuple[int, bool], *, prompt: str = "house", inject_seconds: float
         return analysis.tonic, analysis.mode == "minor"
 
     window = slice(int((inject_seconds - 8) * RATE), int(inject_seconds * RATE))  # the last 8 s of input
+    during = slice(0, int(inject_seconds * RATE))
+    leak = 0.1 * np.sqrt(np.mean(heard[during] ** 2) / np.mean(played[during] ** 2))
     return Trial(key, key_of(heard), key_of(alone),
                  onset_correlation(played[window], heard[window]), onset_correlation(played[window], alone[window]),
-                 containment(played[:int(inject_seconds * RATE)], heard[:int(inject_seconds * RATE)]),
-                 containment(played[:int(inject_seconds * RATE)], alone[:int(inject_seconds * RATE)]))
+                 containment(played[during], heard[during]), containment(played[during], alone[during]),
+                 containment(played[during], heard[during] + leak * played[during]))
 
 
 def input_in_key(key: tuple[int, bool], *, inject_seconds: float = 20.0, after_seconds: float = 8.0,

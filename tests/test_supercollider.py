@@ -298,6 +298,7 @@ def test_a_bus_in_scsynth_reaches_the_engines_injection_aligned_and_never_played
     import numpy as np
 
     from livemusic_kernel import read_wav
+    from livemusic_kernel._injection_bench import containment
 
     log, engine_wav = tmp_path / "set.jsonl", tmp_path / "engine.wav"
     engine = Engine("builtin", sink="null", quiet=True, log=log, record=engine_wav).start()
@@ -332,28 +333,19 @@ def test_a_bus_in_scsynth_reaches_the_engines_injection_aligned_and_never_played
     # and changes the waveform at every beat (which the model would reproduce only if the clicks leaked through).
     period = 48000 // 4
     beats = len(clicks) // period
-    probe = clicks[:beats * period, 0]
+    probe = clicks[:beats * period]
     start = other[0][0]
-    during = played[start:start + len(probe), 0]
-    moved = [probe.reshape(beats, period)[order].ravel()
-             for order in np.random.default_rng(0).permuted(np.tile(np.arange(beats), (5, 1)), axis=1)]
-    chance = max(_peak_correlation(during, clicks_moved) for clicks_moved in moved)
-    heard_in_output = _peak_correlation(during, probe)
+    during = played[start:start + len(probe)]
+    orders = np.random.default_rng(0).permuted(np.tile(np.arange(beats), (10, 1)), axis=1)
+    chance = max(containment(probe.reshape(beats, period, 2)[order].reshape(-1, 2), during, differences=True)
+                 for order in orders)
+    heard_in_output = containment(probe, during, differences=True)
     leak = 0.1 * np.sqrt(np.mean(during ** 2) / np.mean(probe ** 2))  # the clicks at -20 dB
-    leaked = _peak_correlation(during + leak * probe[:len(during)], probe)
+    leaked = containment(probe, during + leak * probe[:len(during)], differences=True)
     print(f"peak correlation with the clicks: {heard_in_output:.3f}; with the same clicks in another order "
           f"{chance:.3f}; with the clicks leaked in at -20 dB {leaked:.3f}")
     assert leaked > 1.5 * chance  # the measure would catch the clicks leaking into the output ...
     assert heard_in_output < 1.3 * chance  # ... and they do not: they steer the model, it does not play them
-
-
-def _peak_correlation(signal, probe) -> float:
-    """The largest normalised cross-correlation of ``probe`` with ``signal`` over every lag."""
-    import numpy as np
-
-    size = len(signal) + len(probe)
-    product = np.fft.irfft(np.fft.rfft(signal, size) * np.conj(np.fft.rfft(probe, size)), size)
-    return float(np.abs(product).max() / (np.linalg.norm(signal) * np.linalg.norm(probe)))
 
 
 def test_the_audio_injection_example_plays_along(tmp_path, scsynth_on_jack):

@@ -324,7 +324,8 @@ export default {
       latencyValue.textContent = audio.ctx ? `${fmt(fillMs + out, 0)} ms` : "–";
       lead.value = String(model.get("lead_ms"));
       const micOn = audio.mic.state === "on" || audio.mic.state === "asking";
-      micButton.textContent = micOn ? "■ Mic off" : model.get("mic") ? "🎤 Resume mic" : "🎤 Play along (mic)";
+      // A recorder's dot, not an emoji: every font has it (a projector PC without emoji fonts shows a box).
+      micButton.textContent = micOn ? "■ Mic off" : model.get("mic") ? "● Resume mic" : "● Play along (mic)";
       micButton.setAttribute("aria-pressed", String(micOn));
       micButton.title = "inject this browser's microphone into the model's context (it is never played back)";
       const kernel = model.get("mic_input") || {};
