@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from _hearing import HearingClick
 
 from livemusic_kernel import (
     ArraySource,
@@ -19,30 +20,6 @@ from livemusic_kernel import (
 from livemusic_kernel.models.click import ClickBackend
 
 RATE = 48000
-
-
-class HearingClick(ClickBackend):
-    """The click model with a context hook that keeps what it hears (a seam of our own): the
-    engine's side of injection, tested without a model's musical answer."""
-
-    def __init__(self):
-        self.heard: list[tuple[int, np.ndarray]] = []
-        self.lock = threading.Lock()
-
-    def hear(self, state, audio, start):
-        with self.lock:
-            self.heard.append((start, np.array(audio)))
-        return state
-
-    def context(self, length: int) -> np.ndarray:
-        """What it heard, laid out at the samples it was placed on."""
-        out = np.zeros((length, 2), np.float32)
-        with self.lock:
-            for start, audio in self.heard:
-                end = min(start + len(audio), length)
-                if end > start:
-                    out[start:end] += audio[:end - start]
-        return out
 
 
 def noise(seconds: float, seed: int = 1) -> np.ndarray:
