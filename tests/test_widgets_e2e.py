@@ -17,7 +17,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from e2e.lab import REMOTE_HOST, evaluate, execute, jupyterlab, launch_chromium, playwright_api, run_all_cells
+from e2e.lab import (
+    REMOTE_HOST,
+    evaluate,
+    execute,
+    jupyterlab,
+    lab_folder,
+    launch_chromium,
+    playwright_api,
+    run_all_cells,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -41,13 +50,7 @@ def sync_api():
 
 @pytest.fixture
 def lab_root(tmp_path, sync_api):
-    root = tmp_path / "lab"
-    root.mkdir()
-    notebook = nbformat.read(ROOT / "examples" / "quickstart.ipynb", as_version=4)
-    for cell in notebook.cells:  # the null sink: CI has no sound card, and the browser is the speaker
-        cell.source = cell.source.replace('SINK = "auto"', 'SINK = "null"')
-    nbformat.write(notebook, root / "quickstart.ipynb")
-    return root, sync_api
+    return lab_folder(tmp_path, ROOT / "examples" / "quickstart.ipynb"), sync_api
 
 
 def test_the_quickstart_notebook_plays_in_jupyterlab_in_chromium(lab_root):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import time
 
-import nbformat
 import numpy as np
 import pytest
 import soundfile
@@ -23,6 +22,7 @@ from e2e.lab import (
     execute,
     fake_microphone_flags,
     jupyterlab,
+    lab_folder,
     launch_chromium,
     playwright_api,
     run_all_cells,
@@ -43,12 +43,7 @@ def attribute(page, field):
 @pytest.fixture
 def lab_root(tmp_path):
     sync_api = playwright_api()
-    root = tmp_path / "lab"
-    root.mkdir()
-    notebook = nbformat.read(ROOT / "examples" / "audio_injection.ipynb", as_version=4)
-    for cell in notebook.cells:  # the null sink: CI has no sound card, and the browser is the speaker
-        cell.source = cell.source.replace('SINK = "auto"', 'SINK = "null"')
-    nbformat.write(notebook, root / "audio_injection.ipynb")
+    root = lab_folder(tmp_path, ROOT / "examples" / "audio_injection.ipynb")
     tone = tmp_path / "tone.wav"  # what the fake microphone plays, looped
     t = np.arange(2 * RATE) / RATE
     soundfile.write(tone, (0.5 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32), RATE, subtype="PCM_16")

@@ -177,6 +177,20 @@ def playwright_api():
     return pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
 
 
+def lab_folder(tmp_path: Path, notebook: Path) -> Path:
+    """A folder for JupyterLab holding a copy of ``notebook`` set to the null sink: CI has no sound
+    card, and the browser is the speaker."""
+    import nbformat
+
+    root = tmp_path / "lab"
+    root.mkdir()
+    book = nbformat.read(notebook, as_version=4)
+    for cell in book.cells:
+        cell.source = cell.source.replace('SINK = "auto"', 'SINK = "null"')
+    nbformat.write(book, root / notebook.name)
+    return root
+
+
 def launch_chromium(playwright, *flags: str):
     """Debian's Chromium, headless; ``flags`` add to ours (see :func:`fake_microphone_flags`)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
