@@ -44,7 +44,7 @@ from . import _dsp
 from .composer import MOVED, PAD_FAMILIES, STEPS_PER_BEAT, BarPlan, Event, Memory, Sampling, choose_key, compose_bar
 from .context import Context, Listener, ListenerState
 from .feel import Feel, feel_of
-from .instruments import Kit, Tone, render_drum, render_note
+from .instruments import DRUM_PIECES, Kit, Tone, render_drum, render_note
 from .space import STEMS
 from .theory import Chord, Key, chord_on, nearest_in, voice_chord
 
@@ -301,10 +301,18 @@ class Generator:
         frames_per_step = _frames_per_step(tempo, grid_sample)
         swing = _swing_delay(step, feel.swing) * frames_per_step
         rng = np.random.default_rng([controls.seed & 0xFFFFFFFF, state.bar, step, 0x68756D])
-        loose = (1.0 - feel.kit_weights[0]) * 0.004 * RATE  # acoustic players are a few ms loose
+        # Acoustic players are a few ms loose, and loose the same way each time (microtiming is a
+        # player's feel: the same step of the bar pushed or laid back alike), so it is drawn per
+        # step of the bar, not per bar. Drawn per bar, two layers holding the same pitches would
+        # meet at another phase every bar, and the chord would swell and hollow out at random.
+        loose = (1.0 - feel.kit_weights[0]) * 0.004 * RATE
+        feel_rng = np.random.default_rng([controls.seed & 0xFFFFFFFF, step, 0x6C617465])
+        lateness = feel_rng.random(len(LAYERS) + len(DRUM_PIECES)) * loose
         timed = []
         for event in events:
-            late = 0.0 if event.layer == "drums" and event.what == "kick" else rng.random() * loose
+            drum = event.layer == "drums"
+            slot = len(LAYERS) + DRUM_PIECES.index(event.what) if drum else LAYERS.index(event.layer)
+            late = 0.0 if drum and event.what == "kick" else lateness[slot]
             velocity = event.velocity * (0.75 + 0.25 * feel.energy) * (0.92 + 0.16 * rng.random())
             timed.append((event, grid_sample + int(round(swing + late)),
                           max(int(event.length * frames_per_step), 64), velocity))
