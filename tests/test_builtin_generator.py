@@ -185,6 +185,32 @@ def test_switching_to_the_builtin_model_mid_bar_starts_on_the_next_sixteenth():
     assert np.isfinite(audio).all() and np.abs(audio[60_000:]).max() > 0.05
 
 
+def test_players_are_loose_the_same_way_in_every_bar():
+    """Acoustic players' microtiming is their feel: each step of the bar is pushed or laid back
+    alike every time (drawn per bar, two layers holding the same chord would meet at another
+    phase in every bar, and the chord would swell and hollow out at random)."""
+    bar = 4 * RATE // 2  # 120 BPM
+    _, voices, _ = stream(only("jazz", "drums", "harmony", "texture"), 12.0)
+    places: dict[tuple, set[int]] = {}
+    for voice in voices:
+        in_bar = voice.onset % bar
+        places.setdefault((voice.layer, voice.piece, in_bar // (bar // 16)), set()).add(in_bar)
+    assert len({key[:2] for key in places}) >= 4  # several drum pieces and both pitched layers
+    assert all(len(where) == 1 for where in places.values()), places
+    late = {next(iter(where)) % (bar // 16) for where in places.values()}
+    assert len(late) > 3  # loose: the steps are not all on the grid, nor all equally late
+
+
+@pytest.mark.parametrize("bpm", [120.0, 150.0])
+def test_a_breakbeat_is_heard_at_the_clocks_tempo_not_half_of_it(bpm):
+    """Drum and bass's broken beat leaves beat three without a kick; its hats keep every beat
+    so that an independent beat tracker (librosa's) hears the tempo, not the snare's half."""
+    from livemusic_kernel.evaluation import measures
+
+    heard, _ = measures.beat_tempo(render(20.0, "drum and bass", bpm=bpm), RATE)
+    assert measures.tempo_verdict(heard, bpm) == "right", heard
+
+
 def test_every_vocabulary_term_plays_finite_bounded_audio():
     for term in default_vocabulary().terms:
         with warnings.catch_warnings():
