@@ -419,3 +419,17 @@ def test_lmk_eval_bad_arguments_give_one_line_and_status_2(tmp_path, args, messa
     result = run_lmk("eval", *args, cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+
+
+def test_the_adherence_headroom_benchmark_prints_its_figures():
+    """benchmarks/adherence_headroom.py, on a few prompts: every figure it promises, and the
+    space's own ceiling (what was asked compared with itself) is every prompt."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "adherence_headroom.py"
+    done = subprocess.run([sys.executable, str(script), "--prompts", "6", "--seconds", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "rendered 6/6" in done.stderr
+    for dimension in ("tempo", "brightness", "drums", "lead"):
+        assert re.search(rf"^{dimension}\s+([+-]\d\.\d\d|\+nan)\s+[+-]\d\.\d{{3}}$", done.stdout, re.M), done.stdout
+    assert re.search(r"^  measured\s+\d+%$", done.stdout, re.M)
+    assert re.search(r"ceiling\)\s+100%$", done.stdout, re.M)
