@@ -83,12 +83,17 @@ def test_the_quickstart_notebook_plays_in_jupyterlab_in_chromium(lab_root):
             page.mouse.down()
             page.mouse.move(box["x"] + 0.9 * box["width"], box["y"] + box["height"] / 2, steps=12)
             page.mouse.up()
-            dragged = float(slider.input_value())
-            assert dragged > 1.0  # from 0.4, most of the way to the sliders' top (2)
+            released = float(slider.input_value())
+            # The engine is compared with what the slider shows now, each time: should the slider
+            # move after the release, the assertion after the loop says so.
             deadline = time.monotonic() + 30
-            while abs(evaluate(client, "engine.slots['air'].weight") - dragged) > 1e-9:
-                assert time.monotonic() < deadline, "the engine never took the dragged weight"
+            while abs((taken := evaluate(client, "engine.slots['air'].weight"))
+                      - (dragged := float(slider.input_value()))) > 1e-9:
+                assert time.monotonic() < deadline, (
+                    f"the engine never took the dragged weight: it holds {taken}, the slider shows {dragged}")
                 time.sleep(0.1)
+            assert dragged > 1.0  # from 0.4, most of the way to the sliders' top (2)
+            assert dragged == released, "the slider moved after the release (an echo of a weight sent before?)"
             figures["dragged_weight"] = dragged
 
             # Change a prompt from code: both views of the mixer (the instrument's and `ui.mixer`) follow.

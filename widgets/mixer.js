@@ -84,9 +84,17 @@ export default {
         if (event.key === "Escape") { words.value = row.text || ""; words.blur(); }
       });
 
+      // While a weight is on its way, the kernel's echoes of the ones sent before it would pull the
+      // slider back for a moment after the release; the slider follows the kernel again once the
+      // last one is answered (its own echo has arrived by then: the kernel syncs before it replies).
+      let sending = 0;
       const sendWeight = throttle((weight) => {
         if (draft) return;
-        request("weight", { slot: row.name, weight }).catch(() => showWeight(row.weight));
+        sending += 1;
+        request("weight", { slot: row.name, weight }).catch(() => {}).finally(() => {
+          sending -= 1;
+          if (!sending && !row.dragging) showWeight(row.weight);
+        });
       }, 40);
       slider.addEventListener("input", () => { row.dragging = true; showWeight(Number(slider.value)); sendWeight(Number(slider.value)); });
       slider.addEventListener("change", () => { sendWeight.flush(); row.dragging = false; });
@@ -121,7 +129,7 @@ export default {
         words.disabled = s.kind === "style";
         if (!row.editing) words.value = s.text;
         words.title = s.kind === "audio" ? "audio prompt: type text to replace it" : "";
-        if (!row.dragging) showWeight(s.weight);
+        if (!row.dragging && !sending) showWeight(s.weight);
       };
       row.update(slot);
       row.focus = () => (draft ? name : words).focus();
