@@ -91,26 +91,10 @@ class OscServer:
                              f"that may send (or keep host='127.0.0.1')")
         self.audio_folders = tuple(Path(folder).expanduser().resolve() for folder in audio_folders)
         self._log = log or (lambda line: print(f"lmk osc: {line}", file=sys.stderr))
-        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            self._socket.bind((host, port))
-        except OSError as error:
-            self._socket.close()
-            raise LmkError(f"cannot listen for OSC on {host}:{port} ({error.strerror}); "
-                           f"choose another port with --port") from None
+        self._socket, self._tcp = _listen(host, port, tcp)
         self._socket.settimeout(0.1)
         self.host, self.port = self._socket.getsockname()[:2]
-        self._tcp: socket.socket | None = None
-        if tcp:  # the same port number, for TCP
-            self._tcp = socket.socket(self._socket.family, socket.SOCK_STREAM)
-            self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                self._tcp.bind((host, self.port))
-            except OSError as error:
-                self._socket.close()
-                self._tcp.close()
-                raise LmkError(f"cannot listen for OSC over TCP on {host}:{self.port} ({error.strerror}); "
-                               f"choose another port with --port") from None
+        if self._tcp is not None:
             self._tcp.listen(16)
             self._tcp.settimeout(0.1)
         self.notifier = Notifier(engine, self._socket.sendto, family=self._socket.family, log=self._log)
@@ -587,6 +571,46 @@ def _convert(name: str, kind: str, value: Any) -> Any:
             raise _Refused(f"{name} must be a whole number, got {value}")
         return int(value)
     return float(value)
+
+
+#: How many free UDP ports ``port=0`` tries before giving up on finding one free for TCP too.
+_ANY_PORT_TRIES = 20
+
+
+def _open_udp(host: str, port: int) -> socket.socket:
+    """A UDP socket bound to ``host:port`` (0: a free port the system picks)."""
+    udp = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        udp.bind((host, port))
+    except OSError as error:
+        udp.close()
+        raise LmkError(f"cannot listen for OSC on {host}:{port} ({error.strerror}); "
+                       f"choose another port with --port") from None
+    return udp
+
+
+def _listen(host: str, port: int, tcp: bool) -> tuple[socket.socket, socket.socket | None]:
+    """The UDP socket and, with ``tcp``, a TCP socket on the same port number. For ``port=0``
+    the system picks a port free for UDP, which another program may hold for TCP (a client's
+    ephemeral end of a connection): then another is tried, as asking for any port means."""
+    tries = _ANY_PORT_TRIES if port == 0 else 1
+    while True:
+        udp = _open_udp(host, port)
+        if not tcp:
+            return udp, None
+        chosen = udp.getsockname()[1]
+        stream = socket.socket(udp.family, socket.SOCK_STREAM)
+        stream.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            stream.bind((host, chosen))
+            return udp, stream
+        except OSError as error:
+            udp.close()
+            stream.close()
+            tries -= 1
+            if tries == 0:
+                raise LmkError(f"cannot listen for OSC over TCP on {host}:{chosen} ({error.strerror}); "
+                               f"choose another port with --port") from None
 
 
 def _port(port: int) -> int:

@@ -15,7 +15,8 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
-from livemusic_kernel import Engine
+from livemusic_kernel import Engine, osc
+from livemusic_kernel.errors import LmkError
 from livemusic_kernel.osc import TABLE, OscServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,6 +211,60 @@ def test_other_interfaces_need_an_allow_list():
     server.handle(message("/lmk/bpm", 100.0).dgram, ("198.51.100.7", 9999))  # not allowed: dropped
     assert server.errors == 0 and server.received == 1
     server.close()
+
+
+def _held_tcp_port() -> socket.socket:
+    """A TCP socket holding a port whose UDP twin is free (as a client connection's end holds one)."""
+    while True:
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.bind(("127.0.0.1", held.getsockname()[1]))
+            return held
+        except OSError:
+            held.close()
+        finally:
+            probe.close()
+
+
+def test_a_taken_port_is_an_error_that_names_the_fix():
+    engine = Engine("click", sink=None)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        with pytest.raises(LmkError, match=r"cannot listen for OSC on 127\.0\.0\.1:\d+ .*choose another port"):
+            OscServer(engine, port=taken.getsockname()[1])
+    with _held_tcp_port() as held:
+        with pytest.raises(LmkError, match=r"over TCP on 127\.0\.0\.1:\d+ .*choose another port"):
+            OscServer(engine, port=held.getsockname()[1])
+        OscServer(engine, port=held.getsockname()[1], tcp=False, log=lambda line: None).close()  # UDP alone
+
+
+def test_any_port_skips_one_another_program_holds_for_tcp(monkeypatch):
+    """port=0 asks for any free port: when the one the system picks for UDP is held for TCP, the
+    server picks another (CI once met exactly this, a client's ephemeral port)."""
+    engine = Engine("click", sink=None)
+    picks = []
+
+    def pick(host, port):
+        udp = open_udp(host, held.getsockname()[1] if not picks else port)
+        picks.append(udp.getsockname()[1])
+        return udp
+
+    open_udp = osc._open_udp
+    monkeypatch.setattr(osc, "_open_udp", pick)
+    with _held_tcp_port() as held:
+        server = OscServer(engine, port=0, log=lambda line: None).start()
+        try:
+            assert picks[0] == held.getsockname()[1] and server.port == picks[-1] != picks[0]
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+                pass  # TCP listens on the port it reports
+        finally:
+            server.close()
+        monkeypatch.setattr(osc, "_open_udp", lambda host, port: open_udp(host, held.getsockname()[1]))
+        with pytest.raises(LmkError, match="over TCP"):
+            OscServer(engine, port=0)
 
 
 def test_ten_thousand_random_and_malformed_packets_crash_nothing(live):
