@@ -168,9 +168,11 @@ class Player(InstrumentWidget):
         if self._behind():
             self._skipped += len(audio)
             return
-        self._sent += len(audio)
+        sent = self._sent + len(audio)
         self.send({"type": "audio", "sample": int(sample), "frames": len(audio), "channels": audio.shape[1],
-                   "encoding": self.encoding, "sent": self._sent}, buffers=[encode(audio, self.encoding)])
+                   "encoding": self.encoding, "sent": sent}, buffers=[encode(audio, self.encoding)])
+        # Counted once it is out: whoever sees frames_sent reach a count finds those frames sent.
+        self._sent = sent
 
     def _behind(self) -> bool:
         """True when a recent report says the browser holds more than ``max_behind`` seconds unplayed,
