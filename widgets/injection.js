@@ -18,7 +18,7 @@ const SLIDERS = [
 export default {
   async render({ model, el }) {
     const lmk = await shared(model);
-    const { h, onChange, fmt, panel, throttle } = lmk;
+    const { h, onChange, fmt, panel, throttledRequest } = lmk;
     const { dispose, status, show, ask } = lmk.setup(model);
 
     const modes = h("div", { class: "lmk-modes", role: "group", "aria-label": "injection mode" },
@@ -42,15 +42,12 @@ export default {
       const slider = h("input", { class: "lmk-range", type: "range", min: String(low), max: String(high),
         step: String(step), "aria-label": label, "data-control": name });
       const value = h("span", { class: "lmk-value lmk-small" });
-      const send = throttle((v) => {
-        controls[name].inflight += 1;
-        ask("control", { name, value: v }).catch(() => {}).finally(() => { controls[name].inflight -= 1; paint(); });
-      }, 80);
+      const send = throttledRequest((v) => ask("control", { name, value: v }), 80, () => paint());
       slider.addEventListener("input", () => { controls[name].show(Number(slider.value)); send(Number(slider.value)); });
       slider.addEventListener("change", () => send.flush());
       grid.append(h("span", { class: "lmk-label", title: hint }, label), slider, value);
       controls[name] = {
-        slider, inflight: 0,
+        slider, send,
         show(v) {
           value.textContent = format(v);
           slider.style.setProperty("--lmk-fill", `${100 * (Math.min(Math.max(v, low), high) - low) / (high - low)}%`);
@@ -99,7 +96,7 @@ export default {
       for (const [name, control] of Object.entries(controls)) {
         if (state[name] === undefined) continue;
         // A slider being dragged, or with changes on their way, shows the hand's value, not the kernel's.
-        if (document.activeElement !== control.slider && !control.inflight) {
+        if (document.activeElement !== control.slider && !control.send.inflight) {
           control.slider.value = String(state[name]);
           control.show(state[name]);
         }

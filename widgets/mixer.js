@@ -13,7 +13,7 @@ function shared(model) {  // the helpers module (shared.js), sent as a trait: se
 export default {
   async render({ model, el }) {
     const lmk = await shared(model);
-    const { h, onChange, fmt, panel, throttle } = lmk;
+    const { h, onChange, fmt, panel, throttledRequest } = lmk;
     const { dispose, status, show, ask: request } = lmk.setup(model);
 
     const list = h("div", { class: "lmk-slots", role: "list", "aria-label": "prompt slots" });
@@ -84,18 +84,9 @@ export default {
         if (event.key === "Escape") { words.value = row.text || ""; words.blur(); }
       });
 
-      // While a weight is on its way, the kernel's echoes of the ones sent before it would pull the
-      // slider back for a moment after the release; the slider follows the kernel again once the
-      // last one is answered (its own echo has arrived by then: the kernel syncs before it replies).
-      let sending = 0;
-      const sendWeight = throttle((weight) => {
-        if (draft) return;
-        sending += 1;
-        request("weight", { slot: row.name, weight }).catch(() => {}).finally(() => {
-          sending -= 1;
-          if (!sending && !row.dragging) showWeight(row.weight);
-        });
-      }, 40);
+      const sendWeight = throttledRequest(
+        (weight) => (draft ? undefined : request("weight", { slot: row.name, weight })), 40,
+        () => { if (!row.dragging) showWeight(row.weight); });
       slider.addEventListener("input", () => { row.dragging = true; showWeight(Number(slider.value)); sendWeight(Number(slider.value)); });
       slider.addEventListener("change", () => { sendWeight.flush(); row.dragging = false; });
       slider.addEventListener("pointerup", () => { sendWeight.flush(); row.dragging = false; });
@@ -129,7 +120,7 @@ export default {
         words.disabled = s.kind === "style";
         if (!row.editing) words.value = s.text;
         words.title = s.kind === "audio" ? "audio prompt: type text to replace it" : "";
-        if (!row.dragging && !sending) showWeight(s.weight);
+        if (!row.dragging && !sendWeight.inflight) showWeight(s.weight);
       };
       row.update(slot);
       row.focus = () => (draft ? name : words).focus();

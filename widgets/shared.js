@@ -162,6 +162,28 @@ export function throttle(fn, ms) {
 }
 
 /**
+ * A control's requests while the user moves it: `call(value)` runs `request(value)` (a promise, or
+ * nothing to send nothing), throttled like `throttle`; `call.inflight` counts the answers still
+ * awaited, and `settled()` runs when the last one arrives. The kernel syncs its traits before it
+ * replies, so until then a view shows the hand's value: a trait echoing an earlier request would
+ * pull the control back for a moment.
+ */
+export function throttledRequest(request, ms, settled) {
+  let inflight = 0;
+  const call = throttle((value) => {
+    const answer = request(value);
+    if (!answer) return;
+    inflight += 1;
+    answer.catch(() => {}).finally(() => {
+      inflight -= 1;
+      if (!inflight) settled();
+    });
+  }, ms);
+  Object.defineProperty(call, "inflight", { get: () => inflight });
+  return call;
+}
+
+/**
  * The beat now, extrapolated from the kernel's last `clock` trait ({beat, bpm, beats_per_bar,
  * running}) so a display ticks smoothly between the kernel's few updates a second.
  */

@@ -13,7 +13,7 @@ const NAMES = ["top left", "top right", "bottom left", "bottom right"];
 export default {
   async render({ model, el }) {
     const lmk = await shared(model);
-    const { h, onChange, fmt, panel, throttle } = lmk;
+    const { h, onChange, fmt, panel, throttledRequest } = lmk;
     const { dispose, status, ask } = lmk.setup(model);
 
     const dot = h("div", { class: "lmk-pad-dot" });
@@ -23,7 +23,6 @@ export default {
     }, dot);
     let dragging = false;
     let local = null;  // where this view put the dot, until the kernel has answered every move
-    let inflight = 0;
 
     const place = (x, y) => {
       dot.style.left = `${100 * x}%`;
@@ -33,14 +32,8 @@ export default {
       pad.dataset.x = x.toFixed(3);
       pad.dataset.y = y.toFixed(3);
     };
-    const send = throttle(([x, y]) => {
-      inflight += 1;
-      // The kernel updates x and y before it replies, so after the last reply the model is right.
-      ask("move", { x, y }).catch(() => {}).finally(() => {
-        inflight -= 1;
-        if (!inflight && !dragging) { local = null; paint(); }
-      });
-    }, 40);
+    const send = throttledRequest(([x, y]) => ask("move", { x, y }), 40,
+                                  () => { if (!dragging) { local = null; paint(); } });
     const moveTo = (x, y) => {
       x = Math.min(1, Math.max(0, x));
       y = Math.min(1, Math.max(0, y));
@@ -64,7 +57,7 @@ export default {
       if (!dragging) return;
       dragging = false;
       send.flush();
-      if (!inflight) { local = null; paint(); }
+      if (!send.inflight) { local = null; paint(); }
     };
     pad.addEventListener("pointerup", release);
     pad.addEventListener("pointercancel", release);
