@@ -13,7 +13,13 @@ prints, over the dimensions ``Backend.similarity`` compares:
 * the prompts whose asked styles are nearly parallel (cosine above 0.9): no
   analysis can tell those apart on these dimensions.
 
-    python benchmarks/adherence_headroom.py [--seconds 10] [--prompts 97]
+With ``--seeds N`` (N > 1) each prompt is also rendered with seeds 1 to N-1,
+and each dimension's spread between seeds is printed beside its error: an
+error much larger than the spread is the same on every seed (systematic: a
+better generator or analysis removes it, more renders do not), which the
+figure for the heard style averaged over the seeds confirms.
+
+    python benchmarks/adherence_headroom.py [--seconds 10] [--prompts 97] [--seeds 1]
 """
 
 import argparse
@@ -31,20 +37,26 @@ parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.R
 parser.add_argument("--seconds", type=float, default=BUILTIN_PROMPTS.adherence_seconds)
 parser.add_argument("--prompts", type=int, default=len(BUILTIN_PROMPTS.adherence),
                     help="the first N of the evaluation's prompts (default: all)")
+parser.add_argument("--seeds", type=int, default=1,
+                    help="render each prompt with this many seeds, to tell seed noise from systematic errors")
 args = parser.parse_args()
+if args.seeds < 1:
+    parser.error(f"--seeds must be at least 1, got {args.seeds}")
 
 backend = BuiltinBackend()
 prompts = BUILTIN_PROMPTS.adherence[:args.prompts]
 neutral = backend.default_style().vector[_COMPARED_INDEX]
-asked, heard = [], []
+asked, by_seed = [], []
 began = time.monotonic()
 for done, prompt in enumerate(prompts, 1):
     asked.append(backend.embed(prompt).vector[_COMPARED_INDEX])
-    audio = render(backend, prompt, args.seconds, seed=0)
-    heard.append(backend.embed(AudioClip.from_array(audio, backend.sample_rate)).vector[_COMPARED_INDEX])
+    by_seed.append([backend.embed(AudioClip.from_array(render(backend, prompt, args.seconds, seed=seed),
+                                                       backend.sample_rate)).vector[_COMPARED_INDEX]
+                    for seed in range(args.seeds)])
     print(f"\rrendered {done}/{len(prompts)} ({time.monotonic() - began:.0f} s)", end="", file=sys.stderr)
 print(file=sys.stderr)
-asked, heard = np.array(asked), np.array(heard)
+asked, by_seed = np.array(asked), np.array(by_seed)   # (prompts, dims), (prompts, seeds, dims)
+heard = by_seed[:, 0]                                  # seed 0, as lmk eval renders
 
 
 def accuracy(outputs: np.ndarray) -> float:
@@ -59,11 +71,16 @@ def accuracy(outputs: np.ndarray) -> float:
     return float(np.mean(own > others.max(axis=1)))
 
 
-print(f"{'dimension':<12} {'corr':>6} {'heard-asked':>12}")
+seeded = args.seeds > 1
+header = f"{'dimension':<12} {'corr':>6} {'heard-asked':>12}"
+print(header + (f" {'error rms':>10} {'seed spread':>12}" if seeded else ""))
 for k, name in enumerate(COMPARED):
     a, h = asked[:, k], heard[:, k]
     corr = np.corrcoef(a, h)[0, 1] if a.std() > 0 and h.std() > 0 else float("nan")
-    print(f"{name:<12} {corr:+6.2f} {np.mean(h - a):+12.3f}")
+    row = f"{name:<12} {corr:+6.2f} {np.mean(h - a):+12.3f}"
+    if seeded:  # the error on seed 0, against how far the seeds' hearings spread around their mean
+        row += f" {np.sqrt(np.mean((h - a) ** 2)):10.3f} {np.mean(by_seed[:, :, k].std(axis=1)):12.3f}"
+    print(row)
 
 errors = heard - asked
 rng = np.random.default_rng(0)
@@ -72,6 +89,8 @@ rows = [("measured", accuracy(heard))]
 for scale in (1.0, 0.5):
     noisy = asked + rng.standard_normal(asked.shape) * errors.std(axis=0) * scale
     rows.append((f"baseline: asked + random errors, {scale:g}x their size", accuracy(noisy)))
+if seeded:
+    rows.append((f"the heard style averaged over {args.seeds} seeds", accuracy(by_seed.mean(axis=1))))
 rows.append(("if what a prompt leaves neutral were heard neutral",
              accuracy(np.where(np.isclose(asked, neutral), neutral, heard))))
 rows.append(("if heard were asked (the space's own ceiling)", accuracy(asked)))

@@ -425,11 +425,20 @@ def test_the_adherence_headroom_benchmark_prints_its_figures():
     """benchmarks/adherence_headroom.py, on a few prompts: every figure it promises, and the
     space's own ceiling (what was asked compared with itself) is every prompt."""
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "adherence_headroom.py"
-    done = subprocess.run([sys.executable, str(script), "--prompts", "6", "--seconds", "2"],
+    done = subprocess.run([sys.executable, str(script), "--prompts", "6", "--seconds", "2", "--seeds", "2"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "rendered 6/6" in done.stderr
+    # With two seeds each dimension also has its error and its spread between seeds.
     for dimension in ("tempo", "brightness", "drums", "lead"):
-        assert re.search(rf"^{dimension}\s+([+-]\d\.\d\d|\+nan)\s+[+-]\d\.\d{{3}}$", done.stdout, re.M), done.stdout
+        assert re.search(rf"^{dimension}\s+([+-]\d\.\d\d|\+nan)\s+[+-]\d\.\d{{3}}\s+\d\.\d{{3}}\s+\d\.\d{{3}}$",
+                         done.stdout, re.M), done.stdout
     assert re.search(r"^  measured\s+\d+%$", done.stdout, re.M)
+    assert re.search(r"^  the heard style averaged over 2 seeds\s+\d+%$", done.stdout, re.M), done.stdout
     assert re.search(r"ceiling\)\s+100%$", done.stdout, re.M)
+
+
+def test_the_adherence_headroom_benchmark_refuses_fewer_than_one_seed():
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "adherence_headroom.py"
+    done = subprocess.run([sys.executable, str(script), "--seeds", "0"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--seeds must be at least 1, got 0" in done.stderr
