@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the test material: _midi, _material, 
 
 import _material as m  # noqa: E402
 from _fluidsynth import missing, render  # noqa: E402
-from _midi import chords, drums  # noqa: E402
+from _midi import chords, drums, melody  # noqa: E402
 
 from livemusic_kernel.audio import AudioClip  # noqa: E402
 from livemusic_kernel.models.builtin.analysis import AudioEmbedder, analyse, key_name  # noqa: E402
@@ -131,6 +131,21 @@ for stem in parts:
 for stem in parts:
     solo = m.level(parts[stem])
     row(f"{stem} alone: drums bass harmony lead", [dim(solo, d) for d in ("drums", "bass", "harmony", "lead")])
+
+# Known flaws, printed so that a fix shows (docs/builtin-model.md, "The snare, and three flaws ..."):
+# the same block chords should read harmony high and lead low on every instrument and octave.
+print("harmony and lead of block triads alone, octaves 3, 4, 5 (should read harmony high, lead low)")
+for instrument in ("piano", "strings", "organ", "nylon guitar", "electric piano", "brass"):
+    heard = [AudioEmbedder.vector(measure(play(chords(0, "major", instrument, 100, bars=4, octave=o))))
+             for o in (3, 4, 5)]
+    row(f"{instrument}: harmony x3, lead x3", [v[index(d)] for d in ("harmony", "lead") for v in heard])
+print("harmony and lead of a melody alone, octaves 4, 5 (should read lead high, harmony low)")
+for instrument in ("piano", "flute", "alto sax", "trumpet"):
+    heard = [AudioEmbedder.vector(measure(play(melody(0, "major", instrument, 100, bars=4, octave=o))))
+             for o in (4, 5)]
+    row(f"{instrument}: harmony x2, lead x2", [v[index(d)] for d in ("harmony", "lead") for v in heard])
+row("lofi: strings, choir, organ chords (want 0)",
+    [dim(play(chords(0, "major", i, 80, bars=4)), "lofi") for i in ("strings", "choir", "organ")])
 
 print("brightness dimension")
 bright = play(m.accompaniment() + drums("rock", 96, bars=5))
