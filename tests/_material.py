@@ -163,7 +163,17 @@ def syncopated(bpm: float = 110, bars: int = 6) -> dict[str, Piece]:
         "funk": (_hits(bpm, bars, [(KICK, (0, 0.75, 2.5), 115), (SNARE, (1, 3), 110),
                                    (CLOSED_HAT, np.arange(0, 4, 0.25), 50)])
                  + _stabs(bpm, bars, (0.25, 1.75, 2.75), "clean guitar", 100)),
+        # The push is in the bass alone: the drums keep the beat with sixteenth hats.
+        "funk bass, straight drums": (_hits(bpm, bars, [(KICK, (0, 2), 115), (SNARE, (1, 3), 110),
+                                                        (CLOSED_HAT, np.arange(0, 4, 0.25), 60)])
+                                      + _bass(bpm, bars, (0, 0.75, 1.75, 2.5, 3.25))),
     }
+
+
+def _bass(bpm: float, bars: int, positions, velocity: int = 110) -> Piece:
+    notes = tuple(Note(4 * b + o, 0.2, 40 + (7 if i % 2 else 0), velocity, 1)
+                  for b in range(bars) for i, o in enumerate(positions))
+    return Piece(bpm, notes, {1: PROGRAMS["bass"]})
 
 
 def calm_and_driving() -> dict[str, Piece]:

@@ -106,6 +106,8 @@ def test_syncopation_separates_straight_from_syncopated_grooves(play):
     found = {name: dims(play(piece))["syncopation"] for name, piece in m.syncopated().items()}
     straight = max(found["four on the floor"], found["rock"])
     assert straight < 0.15 and min(found["off-beat skank"], found["son clave"], found["funk"]) > straight + 0.3, found
+    # A bass that pushes against drums that keep the beat is heard as syncopated.
+    assert found["funk bass, straight drums"] > straight + 0.3, found
 
 
 def test_energy_rises_from_calm_to_driving_at_equal_loudness(play):

@@ -24,7 +24,11 @@
   after it is syncopated, by how much weaker its position is. Accents come
   from the envelope sampled on the (swing-adjusted) sixteenth grid of every
   beat, so straight hats under a kick on every beat score nothing and an
-  off-beat skank scores high.
+  off-beat skank scores high. The low end (kick and bass, below 250 Hz) is
+  also scored on its own and the higher of the two counts: a funk or reggae
+  bass line pushes against the beat under drums that keep it, and in the
+  summed envelope the hats' steady sixteenths hide the push (a funk band with
+  a syncopated bass scored 0.05, its bass alone 0.72).
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ from ._spectra import Spectra
 MIN_SECONDS = 4.0          # the shortest clip a tempo is read from
 MIN_CONFIDENCE = 0.3       # the follower's confidence below which its tempo is not used
 PHASES = 48                # points per beat in the beat-synchronous profile
+LOW_END_HZ = 250.0         # kick and bass: the band whose syncopation is also scored alone
+#: How much the low end's syncopation counts against the whole mix's. Alone it has fewer parts
+#: to even it out, so it reads higher than a listener hears it in the mix: General MIDI's funk
+#: groove reads 0.29 whole and 0.78 low.
+LOW_END_WEIGHT = 0.75
 
 
 @dataclass(frozen=True)
@@ -324,5 +333,7 @@ def rhythm(s: Spectra, samples: np.ndarray) -> Rhythm:
     ratio, sync = 0.5, 0.0
     if len(beats) >= 3:
         ratio = swing_ratio(profile(envelope, s.hop, beats))
-        sync = syncopation(envelope, s.hop, beats, ratio)
+        low_end = onset_envelope(s.mel[:, s.mel_hz < LOW_END_HZ], s.hop)
+        sync = max(syncopation(envelope, s.hop, beats, ratio),
+                   LOW_END_WEIGHT * syncopation(low_end, s.hop, beats, ratio))
     return Rhythm(bpm, confidence, follower_bpm, per_second, per_beat, ratio, sync)

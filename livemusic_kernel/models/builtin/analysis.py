@@ -203,7 +203,8 @@ MAPPINGS: tuple[Mapping, ...] = (
        ("onsets_per_second", 0.5, 8.0, "log", 1.5)),
     _m("swing", "the off-beat eighth's place in the beat: straight (1/2) is 0, triplet swing (2/3) is 1",
        ("swing_ratio", 0.5, 2 / 3, "linear", 1.0)),
-    _m("syncopation", "straight grooves score 0, an off-beat skank 0.21, funk 0.29, a son clave 0.37",
+    _m("syncopation", "straight grooves score 0, an off-beat skank 0.21, a son clave 0.37, "
+       "funk 0.59 (its kick and bass)",
        ("syncopation", 0.0, 0.4, "linear", 1.0)),
     _m("space", "dry mixes decay at 110 dB/s and more, a big reverb at 60 dB/s; a dry stereo mix of panned "
        "instruments is 30% incoherent, a washed one 90%",
