@@ -103,10 +103,10 @@ def test_accordion_steel_drum_and_fuzz_guitar_are_told_apart():
 
 @pytest.mark.parametrize("kind", ["electronic", "acoustic"])
 def test_the_snare_is_heard_as_a_hit_not_as_a_held_note(kind):
-    """On eighths at 120 BPM the snare measures like General MIDI's through FluidSynth (37%
+    """On eighths at 120 BPM the snare measures like General MIDI's through FluidSynth (29%
     percussive, 3% a line): its drum tone and wires die within a beat, so the analysis hears a
-    drum rather than a sustained line (a ringing tone read 19% a line and added to the grit
-    heard under clean instruments)."""
+    drum rather than a sustained line (a ringing tone read 21-25% percussive and 22% a line, and
+    added to the grit heard under clean instruments)."""
     from livemusic_kernel.audio import AudioClip
     from livemusic_kernel.models.builtin.analysis import analyse
 
@@ -116,4 +116,4 @@ def test_the_snare_is_heard_as_a_hit_not_as_a_held_note(kind):
         end = min(len(bar), start + len(hit))
         bar[start:end] += 0.3 * hit[:end - start]
     heard = analyse(AudioClip.from_array(np.c_[bar, bar], RATE))
-    assert heard.percussive_share > 0.4 and heard.lead_share < 0.1, heard
+    assert heard.percussive_share > 0.3 and heard.lead_share < 0.1, heard
