@@ -107,13 +107,43 @@ def test_the_snare_is_heard_as_a_hit_not_as_a_held_note(kind):
     percussive, 3% a line): its drum tone and wires die within a beat, so the analysis hears a
     drum rather than a sustained line (a ringing tone read 21-25% percussive and 22% a line, and
     added to the grit heard under clean instruments)."""
+    heard = _heard_alone([(render_drum("snare", Kit.of(kind, 0.5, 0.0)), range(0, 16, 2))], 120)
+    assert heard.percussive_share > 0.3 and heard.lead_share < 0.1, heard
+
+
+@pytest.mark.parametrize("bpm", [120, 170])
+def test_the_ride_is_heard_as_hits_at_fast_tempi(bpm):
+    """A ride on eighths measures like General MIDI's (FluidSynth: 18% percussive at 120 BPM, 16% at
+    170): a stick ping over a quiet wash. The old ride, one even 0.45 s decay, piled up into a
+    steady hiss (0.2% and 0.1%) under which a whole swing or punk kit was heard as no drums."""
+    heard = _heard_alone([(render_drum("ride", Kit.of("acoustic", 0.5, 0.0)), range(0, 16, 2))], bpm)
+    assert heard.percussive_share > 0.1 and heard.lead_share < 0.1, heard
+
+
+def test_a_gritty_kit_still_hits():
+    """Saturation adds harmonics to a hit, not sustain: a skank beat at 170 BPM on a kit at grit 0.8
+    keeps most of the clean kit's percussive share (before: 11% against 58%) and still sounds
+    dirtier (its flatness, what the analysis hears as grit, is higher)."""
+    def skank(grit):
+        kit = Kit.of("acoustic", 0.5, grit)
+        return _heard_alone([(render_drum("kick", kit), (0, 4, 8, 12)), (render_drum("snare", kit), (2, 6, 10, 14)),
+                             (render_drum("hat", kit), range(0, 16, 2))], 170)
+    clean, gritty = skank(0.0), skank(0.8)
+    assert gritty.percussive_share > 0.75 * clean.percussive_share, (clean, gritty)
+    assert gritty.flatness > clean.flatness, (clean, gritty)
+
+
+def _heard_alone(parts, bpm, seconds=8):
+    """The analysis of drum hits played alone for ``seconds``: ``parts`` are (hit, the sixteenths of
+    the bar it plays on)."""
     from livemusic_kernel.audio import AudioClip
     from livemusic_kernel.models.builtin.analysis import analyse
 
-    hit = render_drum("snare", Kit.of(kind, 0.5, 0.0))
-    bar = np.zeros(8 * RATE, dtype=np.float32)
-    for start in range(0, len(bar) - RATE // 4, RATE // 4):
-        end = min(len(bar), start + len(hit))
-        bar[start:end] += 0.3 * hit[:end - start]
-    heard = analyse(AudioClip.from_array(np.c_[bar, bar], RATE))
-    assert heard.percussive_share > 0.3 and heard.lead_share < 0.1, heard
+    out = np.zeros(seconds * RATE, dtype=np.float32)
+    bar = 240.0 / bpm * RATE
+    for hit, steps in parts:
+        for start in (int(b * bar + s * bar / 16) for b in range(int(len(out) / bar) + 1) for s in steps):
+            end = min(len(out), start + len(hit))
+            if start < end:
+                out[start:end] += 0.3 * hit[:end - start]
+    return analyse(AudioClip.from_array(np.c_[out, out], RATE))
