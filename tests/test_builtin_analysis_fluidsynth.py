@@ -145,6 +145,16 @@ def test_lofi_hears_a_cut_top_hiss_and_crackle(play):
     assert min(found["5 kHz"], found["hiss"], found["worn"]) > 0.2, found
 
 
+@pytest.mark.parametrize("instrument", ["strings", "choir"])
+def test_held_strings_and_choirs_are_not_heard_as_hiss(play, instrument):
+    """Held chords never let the treble fall quiet, as a hiss floor does not; but their quietest
+    moments are partials, not noise. Clean, they read as pristine (before: lofi 0.30 both);
+    under hiss 30 dB down, worn."""
+    held = play(chords(0, "triads", instrument, 80, bars=4))
+    clean, hissing = dims(held)["lofi"], dims(m.worn(held, None, -30))["lofi"]
+    assert clean < 0.1 and hissing > clean + 0.2, (clean, hissing)
+
+
 def test_complexity_follows_the_chords(play):
     for instrument in ("strings", "electric piano", "organ"):
         found = [dims(play(chords(0, shape, instrument, 100, bars=4)))["complexity"]

@@ -16,7 +16,9 @@
 * Wear (lofi) is three things a listener hears on tape and vinyl: a top
   end that falls off a cliff (the level drop from 4-8 kHz to 8-16 kHz beyond
   the drop from 2-4 kHz to 4-8 kHz), a floor of hiss that never goes away
-  (each band above 3 kHz: its quietest moments against its loudest), and
+  (each band above 3 kHz: its quietest moments against its loudest, counted
+  down by up to 20 dB unless those moments are as flat as noise in the fine
+  spectrum, for held strings and choirs never fall quiet either), and
   crackle (isolated clicks far above the local level above 4 kHz).
 """
 
@@ -88,12 +90,35 @@ def _cliff(s: Spectra) -> float:
     return float((b - c) - (a - b))
 
 
+#: How far below its measured level a floor of partials is put (a floor of pure noise, not at all).
+_NOT_NOISE_DB = 20.0
+#: The fine-spectrum flatness of the quiet moments from which a floor counts in full as hiss: white
+#: noise reads about 0.56; a music-and-hiss mix at 25 dB 0.46; sustained strings, choir, organ and
+#: pads 0.001-0.04 (FluidSynth), since even the quietest moments of held chords are partials.
+_NOISE_FLATNESS = 0.2
+
+
 def _floor(s: Spectra) -> float:
     band = (s.mel_hz >= 3000) & (s.mel_hz <= min(12000.0, s.rate * 0.45))
     if not band.any():
         return -60.0
     level = 10 * np.log10(s.mel[:, band] ** 2 + 1e-30)
-    return float(np.median(np.percentile(level, 5, axis=0) - np.percentile(level, 95, axis=0)))
+    floor = float(np.median(np.percentile(level, 5, axis=0) - np.percentile(level, 95, axis=0)))
+    # Held strings and choirs never let the treble fall quiet either, but their floor is partials
+    # (General MIDI strings read -12 dB and a choir -10, past the -14 dB of a worn tape): only a
+    # floor as flat as noise in the fine spectrum is hiss.
+    return floor - _NOT_NOISE_DB * (1.0 - min(_quiet_flatness(s) / _NOISE_FLATNESS, 1.0))
+
+
+def _quiet_flatness(s: Spectra) -> float:
+    """The spectral flatness (6 Hz bins, 3-8 kHz) of the quietest fifth of the clip's moments there."""
+    band = (s.long_hz >= 3000) & (s.long_hz <= min(8000.0, s.rate * 0.45))
+    if not band.any() or len(s.long) == 0:
+        return 1.0  # nothing to tell it by: the floor counts as it was measured
+    power = s.long[:, band] ** 2 + 1e-20
+    energy = power.mean(axis=1)
+    quiet = energy <= np.percentile(energy, 20)
+    return float(np.median(np.exp(np.log(power[quiet]).mean(axis=1)) / energy[quiet]))
 
 
 def _clicks(s: Spectra) -> float:

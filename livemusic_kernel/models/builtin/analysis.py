@@ -88,7 +88,8 @@ class Analysis:
     flatness: float
     #: How much faster the level falls above 8 kHz than below, dB (a cut top end).
     cliff_db: float
-    #: The quietest moments of the bands above 3 kHz against their loudest, dB (0: a hiss floor).
+    #: The quietest moments of the bands above 3 kHz against their loudest, dB (0: a hiss floor),
+    #: lowered by up to 20 dB when those moments are partials rather than noise (held strings).
     floor_db: float
     #: Isolated clicks per second above 4 kHz (vinyl crackle).
     clicks_per_second: float
@@ -215,7 +216,8 @@ MAPPINGS: tuple[Mapping, ...] = (
     _m("grit", "clean guitars and keys read 0.001-0.01, distorted guitars 0.06-0.1, a hard-clipped mix 0.3",
        ("flatness", 0.01, 0.3, "log", 1.0)),
     _m("lofi", "a top end cut at 5 kHz leaves a 30 dB cliff, a hiss floor sits within 14 dB of the loudest "
-       "moments, vinyl crackle clicks 20 times a second",
+       "moments (held strings and choirs -28 dB and below: their floor is partials, not noise), vinyl "
+       "crackle clicks 20 times a second",
        ("cliff_db", 5.0, 30.0, "linear", 2.0), ("floor_db", -28.0, -14.0, "linear", 1.5),
        ("clicks_per_second", 1.0, 20.0, "log", 1.5)),
     _m("drums", "a drum kit alone is 46% percussive, a band with drums 7%, one without 0.2%, chords alone "
