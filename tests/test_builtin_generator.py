@@ -244,3 +244,36 @@ def test_distorted_guitar_chords_are_heard_as_distorted():
     audio, _, _ = stream(only("distorted guitar", "harmony"), 8.0)
     heard = BACKEND.embed_audio(AudioClip.from_array(audio, RATE)).vector[index("grit")]
     assert heard > 0.3, heard
+
+
+@pytest.mark.parametrize("prompt", ["reggae", "boom bap"])
+def test_a_quiet_groove_is_heard_as_loud_as_its_stem_level_asks(prompt):
+    """The drum bus brings a sparse groove on a short kick up to a backbeat's loudness, as an
+    engineer sets it: reggae's one drop (kick and rim on beat three) and boom bap ask drums 0.8
+    and 1.0 and were heard at 0.16 and 0.39, techno's four on the floor at 0.86."""
+    from livemusic_kernel.audio import AudioClip
+
+    style = BACKEND.embed_text(prompt)
+    audio = render(8.0, prompt, bpm=BACKEND.preferred_bpm(style))
+    heard = BACKEND.embed_audio(AudioClip.from_array(audio, RATE)).vector[index("drums")]
+    assert heard > 0.45, heard
+
+
+def test_a_groove_louder_than_the_reference_keeps_its_level():
+    from livemusic_kernel.models.builtin import generator
+    from livemusic_kernel.models.builtin.composer import drum_pattern
+
+    def level(archetype, kind):
+        pattern = drum_pattern(archetype)
+        return generator._bus_level(pattern.tobytes(), pattern.shape, kind, 0.5, 0.0, 9, 120)
+
+    assert level("backbeat", "acoustic") == pytest.approx(1.0)  # the reference, at another tempo
+    assert level("rock drive", "acoustic") == 1.0  # louder: not turned down
+    assert 2.0 < level("one drop", "acoustic") < level("jazz swing", "acoustic") == generator._MOST_BUS_GAIN
+
+
+def test_an_unknown_drum_archetype_lists_the_archetypes():
+    from livemusic_kernel.models.builtin.composer import drum_pattern
+
+    with pytest.raises(ValueError, match="archetypes: four on the floor, disco"):
+        drum_pattern("polka")

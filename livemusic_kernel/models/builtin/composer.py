@@ -42,7 +42,7 @@ from .theory import Key, progression_weights
 
 __all__ = ["STEPS_PER_BEAT", "PHRASE_BARS", "SECTION_PHRASES", "MOVED", "Event", "BarPlan", "Phrase", "Memory",
            "Sampling", "compose_bar", "choose", "choose_key", "DRUM_ARCHETYPES", "BASS_ARCHETYPES",
-           "COMP_ARCHETYPES"]
+           "COMP_ARCHETYPES", "drum_pattern"]
 
 STEPS_PER_BEAT = 4
 PHRASE_BARS = 4
@@ -222,6 +222,14 @@ def _parse(parts: dict[str, str]) -> np.ndarray:
 
 _ARCHETYPE_PATTERNS = {a.name: _parse(a.parts) for a in DRUM_ARCHETYPES}
 _ARCHETYPES = {a.name: a for a in DRUM_ARCHETYPES}
+
+
+def drum_pattern(archetype: str) -> np.ndarray:
+    """An archetype's one-bar 4/4 pattern as written: velocity (0..1) per drum piece (rows, in
+    ``DRUM_PIECES`` order) and sixteenth (columns). A ValueError lists the archetypes."""
+    if archetype not in _ARCHETYPE_PATTERNS:
+        raise ValueError(f"unknown drum archetype {archetype!r}; archetypes: {', '.join(_ARCHETYPE_PATTERNS)}")
+    return _ARCHETYPE_PATTERNS[archetype].copy()
 _TIME_KEEPERS = [_PIECE[p] for p in ("hat", "ride", "shaker")]
 
 

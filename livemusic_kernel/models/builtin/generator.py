@@ -41,7 +41,18 @@ from scipy.signal import lfilter
 from ...tempo import Segment, TempoMap
 from ..base import BlockRequest
 from . import _dsp
-from .composer import MOVED, PAD_FAMILIES, STEPS_PER_BEAT, BarPlan, Event, Memory, Sampling, choose_key, compose_bar
+from .composer import (
+    MOVED,
+    PAD_FAMILIES,
+    STEPS_PER_BEAT,
+    BarPlan,
+    Event,
+    Memory,
+    Sampling,
+    choose_key,
+    compose_bar,
+    drum_pattern,
+)
 from .context import Context, Listener, ListenerState
 from .feel import Feel, feel_of
 from .instruments import DRUM_PIECES, Kit, Tone, render_drum, render_note
@@ -346,7 +357,8 @@ class Generator:
             if feel.stems[layer] < 0.12:
                 continue
             if event.layer == "drums":
-                voices.append(self._drum(event, feel, onset, velocity, key.tonic, bpm))
+                groove = state.memory.drums[0] if state.memory.drums is not None else None
+                voices.append(self._drum(event, feel, onset, velocity, key.tonic, bpm, groove))
                 continue
             pitches = self._pitches(event, voicing, pad_voicing, key, chord, feel, controls.notes)
             if event.layer == "harmony" and event.what == "chord":
@@ -363,13 +375,14 @@ class Generator:
                                         width=_width(event.layer, pitch + 7 * i, feel.space)))
         return voices, voicing, pad_voicing
 
-    def _drum(self, event: Event, feel: Feel, onset: int, velocity: float, tonic: int, bpm: float) -> Voice:
+    def _drum(self, event: Event, feel: Feel, onset: int, velocity: float, tonic: int, bpm: float,
+              groove: np.ndarray | None) -> Voice:
         piece = str(event.what)
-        kind = "hand" if piece in ("perc_low", "perc_high") else feel.kit
-        kit = Kit.of(kind, feel.brightness, feel.grit * 0.7, tonic)
-        gain = velocity ** 2.0 * _DRUM_LEVEL.get(piece, 1.0)  # ghost notes (0.3) sit 21 dB under accents
-        if piece in _TIME_KEEPING:
-            gain *= 1.0 + 1.5 * float(np.clip((bpm - 110.0) / 60.0, 0.0, 1.0))
+        kit = _kit(piece, feel.kit, feel.brightness, feel.grit, tonic)
+        gain = velocity ** 2.0 * _piece_level(piece, bpm)  # ghost notes (0.3) sit 21 dB under accents
+        if groove is not None:
+            gain *= _bus_level(groove.tobytes(), groove.shape, feel.kit, feel.brightness, feel.grit, tonic,
+                               round(bpm))
         return Voice(render_drum(piece, kit), onset, 0, *_pan_gains(_DRUM_PAN[piece], gain), piece=piece,
                      width=_width(piece, onset, feel.space))
 
@@ -520,6 +533,54 @@ def _layer_gain(layer: str, feel: Feel) -> float:
     if layer == "lead" and feel.family("harmony") == "guitar_distorted":
         gain *= 1.6
     return gain
+
+
+def _kit(piece: str, kind: str, brightness: float, grit: float, tonic: int) -> Kit:
+    """The kit a piece is played on: hand drums on the hand kit, whatever the style's kit."""
+    hand = piece in ("perc_low", "perc_high")
+    return Kit.of("hand" if hand else kind, brightness, grit * 0.7, tonic)
+
+
+def _piece_level(piece: str, bpm: float) -> float:
+    """A drum piece's level in the kit's mix; time-keeping is pushed up at fast tempi."""
+    level = _DRUM_LEVEL.get(piece, 1.0)
+    if piece in _TIME_KEEPING:
+        level *= 1.0 + 1.5 * float(np.clip((bpm - 110.0) / 60.0, 0.0, 1.0))
+    return level
+
+
+#: The most a quiet groove's drum bus is raised to the level of the reference groove (9.5 dB).
+_MOST_BUS_GAIN = 3.0
+
+
+@lru_cache(maxsize=256)
+def _bus_level(groove: bytes, shape: tuple[int, int], kind: str, brightness: float, grit: float, tonic: int,
+               bpm: int) -> float:
+    """The drum bus gain that brings a groove on its kit up to the loudness of a backbeat on an
+    acoustic kit at 115 BPM, as an engineer sets the drum bus so that the drums sit where the
+    style's stem level asks whatever the groove: a one drop (a kick and a rim click on beat
+    three) or a boom bap beat on a short kick is 8 to 14 dB quieter than four on the floor on
+    a long electronic kick, and was heard as drums 0.2-0.35 at drums 0.8-1.0. Louder grooves
+    are left as they are (at most ``_MOST_BUS_GAIN``; cached, as grooves repeat)."""
+    pattern = np.frombuffer(groove, dtype=np.float64).reshape(shape)
+    power = _groove_power(pattern, kind, brightness, grit, tonic, bpm)
+    reference = _groove_power(drum_pattern("backbeat"), "acoustic", 0.5, 0.0, 9, 115)
+    return float(np.clip(math.sqrt(reference / max(power, 1e-12)), 1.0, _MOST_BUS_GAIN))
+
+
+def _groove_power(pattern: np.ndarray, kind: str, brightness: float, grit: float, tonic: int, bpm: float) -> float:
+    """Mean power of one bar of a groove: each hit's energy at its velocity and piece level."""
+    total = 0.0
+    for piece, velocities in zip(DRUM_PIECES, pattern, strict=True):
+        if velocities.any():
+            energy = _hit_energy(piece, _kit(piece, kind, brightness, grit, tonic))
+            total += float(((velocities ** 2 * _piece_level(piece, bpm)) ** 2).sum()) * energy
+    return total / (pattern.shape[1] * 60.0 / bpm / STEPS_PER_BEAT * RATE)
+
+
+@lru_cache(maxsize=512)
+def _hit_energy(piece: str, kit: Kit) -> float:
+    return float(np.sum(render_drum(piece, kit).astype(np.float64) ** 2))
 
 
 #: From this grit on, the pitched layers are played through an amp as a whole, not note by note.
