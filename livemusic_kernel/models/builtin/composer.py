@@ -222,6 +222,7 @@ def _parse(parts: dict[str, str]) -> np.ndarray:
 
 _ARCHETYPE_PATTERNS = {a.name: _parse(a.parts) for a in DRUM_ARCHETYPES}
 _ARCHETYPES = {a.name: a for a in DRUM_ARCHETYPES}
+_TIME_KEEPERS = [_PIECE[p] for p in ("hat", "ride", "shaker")]
 
 
 def drum_pattern(archetype: str) -> np.ndarray:
@@ -230,7 +231,6 @@ def drum_pattern(archetype: str) -> np.ndarray:
     if archetype not in _ARCHETYPE_PATTERNS:
         raise ValueError(f"unknown drum archetype {archetype!r}; archetypes: {', '.join(_ARCHETYPE_PATTERNS)}")
     return _ARCHETYPE_PATTERNS[archetype].copy()
-_TIME_KEEPERS = [_PIECE[p] for p in ("hat", "ride", "shaker")]
 
 
 def _fit_meter(pattern: np.ndarray, beats: int) -> np.ndarray:
