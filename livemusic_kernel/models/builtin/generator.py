@@ -462,7 +462,7 @@ class Generator:
                 continue
             g = gains[i].over(start, frames)
             layer = buses[i] * g
-            if i > 0 and feel.grit > _AMP_FROM_GRIT:
+            if LAYERS[i] != "drums" and feel.grit > _AMP_FROM_GRIT:  # the pitched layers, not the kit
                 layer = _amp(layer, feel.grit)
             dry += layer
             s = sends[i].over(start, frames)
