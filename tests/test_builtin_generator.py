@@ -178,7 +178,7 @@ def test_extreme_tempi_play(bpm):
 
 
 def test_switching_to_the_builtin_model_mid_bar_starts_on_the_next_sixteenth():
-    engine = Engine("click", sink=None, quiet=True, prompts={"main": "C4"})
+    engine = Engine("click", sink=None, quiet=True, prompts={"main": "techno"})
     engine.set_backend("builtin", at_sample=51_001)
     engine.set_prompt("main", "rock")
     audio = engine.render(3.0)
