@@ -12,6 +12,7 @@ with the mic on, and the figures, in out/test-artifacts/.
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import numpy as np
@@ -34,6 +35,13 @@ pytestmark = pytest.mark.integration
 TONE_HZ = 440.0
 RATE = 48000
 LISTEN_S = 6  # seconds of microphone audio to collect
+
+
+def _steering_reach(frames: int) -> int:
+    """How far apart two stamps a packet of ``frames`` apart may be: the player's ring steers by
+    reading at most 0.2% faster or slower (widgets/player-worklet.js), and a stamp is a whole sample.
+    A loaded machine steers more often, so exact contiguity depends on the load; this does not."""
+    return math.ceil(0.002 * frames) + 1
 
 
 def attribute(page, field):
@@ -97,7 +105,9 @@ def test_the_browsers_microphone_reaches_the_models_context_with_sane_stamps(lab
             figures.update(received_s=round(received / RATE, 2), dropped_frames=dropped,
                            delivered_s=round(delivered / RATE, 2), packets=mic["packets"], lag_ms=mic["lag_ms"],
                            refused=mic["refused"], heard_pieces=len(starts), tone_found_hz=round(spectrum_peak, 1),
-                           peak_level=round(level, 3), contiguous=sum(g == 0 for g in gaps), gaps=len(gaps),
+                           peak_level=round(level, 3), exact=sum(g == 0 for g in gaps),
+                           contiguous=sum(abs(g) <= _steering_reach(n) for g, n in zip(gaps, lengths, strict=False)),
+                           gaps=len(gaps),
                            largest_gap=max(map(abs, gaps), default=0),
                            browser_unstamped=int(attribute(page, "mic-unstamped")),
                            browser_refused=int(attribute(page, "mic-refused")))
@@ -123,7 +133,8 @@ def test_the_browsers_microphone_reaches_the_models_context_with_sane_stamps(lab
     assert abs(figures["tone_found_hz"] - TONE_HZ) < 2  # and it is the fake microphone's tone
     assert 0.25 < level <= 0.51  # at the file's level (mic gain 1, 16-bit both ways)
     # Stamps: the performer heard the past (the browser buffers `lead_ms`), not far behind the kernel,
-    # every piece after the injection began, and the pieces follow one another.
+    # every piece after the injection began, and the pieces follow one another (as far as the player's
+    # ring lets them: while it steers back to its lead it reads up to 0.2% faster or slower).
     assert 0 < mic["lag_ms"] < 3000, mic
     assert starts and all(0 <= at <= played for at in starts)
     assert figures["contiguous"] >= 0.8 * len(gaps), figures
